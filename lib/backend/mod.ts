@@ -1,0 +1,34 @@
+/**
+ * Tensor backends: the shared `tf` import, backend selection, and primitives with fast gradients.
+ *
+ * @example
+ * ```ts
+ * import { initBackend, linear, tf } from "./mod.ts";
+ * await initBackend("cpu");
+ * const y = linear(tf.ones([2, 3]), tf.ones([3, 4])); // [2, 4]
+ * ```
+ *
+ * @module
+ */
+export {
+  type Rank,
+  type Scalar,
+  type Tensor,
+  type Tensor1D,
+  type Tensor2D,
+  type Tensor3D,
+  type Tensor4D,
+  tf,
+  type Variable,
+} from "./tf.ts";
+export { attention, embed, linear, matMul, rmsNorm } from "./ops.ts";
+export {
+  AUTO_ORDER,
+  BACKEND_NAMES,
+  type BackendInfo,
+  type BackendName,
+  type BackendRequest,
+  BackendUnavailableError,
+  initBackend,
+  parseBackend,
+} from "./select.ts";

@@ -1,0 +1,185 @@
+/**
+ * Backend selection: `auto | cpu | wasm | webgpu | tensorflow | tensorflow-gpu`.
+ *
+ * `auto` tries, in order: tensorflow-gpu, webgpu on a non-fallback (hardware) adapter, tensorflow,
+ * wasm, cpu, and takes the first that initialises. A backend asked for by name that cannot start
+ * raises {@linkcode BackendUnavailableError} saying why and how to get it.
+ *
+ * @module
+ */
+import { tf } from "./tf.ts";
+
+export const BACKEND_NAMES = ["cpu", "wasm", "webgpu", "tensorflow", "tensorflow-gpu"] as const;
+export type BackendName = typeof BACKEND_NAMES[number];
+export type BackendRequest = BackendName | "auto";
+
+/** What was chosen, for provenance. */
+export interface BackendInfo {
+  /** The backend in use. */
+  name: BackendName;
+  /** What the user asked for. */
+  requested: BackendRequest;
+  /** tfjs version. */
+  tfjs: string;
+  /** Backend-specific facts: adapter name and fallback flag (webgpu), SIMD and threads (wasm). */
+  details: Record<string, string | number | boolean>;
+  /** For `auto`: why each earlier candidate was skipped. */
+  skipped?: Record<string, string>;
+}
+
+/** A backend was asked for by name but cannot be used here. */
+export class BackendUnavailableError extends Error {
+  constructor(readonly backend: BackendName, reason: string, readonly hint: string, options?: ErrorOptions) {
+    super(`Cannot use backend "${backend}": ${reason}. ${hint}`, options);
+    this.name = "BackendUnavailableError";
+  }
+}
+
+/** Checks a backend request string. */
+export function parseBackend(value: string): BackendRequest {
+  if (value === "auto" || (BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendRequest;
+  throw new TypeError(`Unknown backend "${value}": expected one of auto, ${BACKEND_NAMES.join(", ")}`);
+}
+
+interface GpuAdapterLike {
+  info?: { description?: string; vendor?: string; architecture?: string; device?: string; isFallbackAdapter?: boolean };
+  isFallbackAdapter?: boolean;
+  features?: Set<string>;
+  limits?: Record<string, number>;
+}
+
+async function requestAdapter(): Promise<GpuAdapterLike | null> {
+  const gpu = (globalThis.navigator as unknown as { gpu?: { requestAdapter(o?: unknown): Promise<unknown> } }).gpu;
+  if (!gpu) return null;
+  return await gpu.requestAdapter({ powerPreference: "high-performance" }) as GpuAdapterLike | null;
+}
+
+async function activate(name: string): Promise<void> {
+  const ok = await tf.setBackend(name);
+  await tf.ready();
+  if (!ok || tf.getBackend() !== name) throw new Error(`tf.setBackend("${name}") returned false`);
+}
+
+async function tryTensorflow(gpu: boolean): Promise<Record<string, string | number | boolean>> {
+  const name: BackendName = gpu ? "tensorflow-gpu" : "tensorflow";
+  const pkg = gpu ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node";
+  try {
+    if (gpu) await import("@tensorflow/tfjs-node-gpu");
+    else await import("@tensorflow/tfjs-node");
+  } catch (e) {
+    throw new BackendUnavailableError(
+      name,
+      `${pkg} could not load its native library (${String((e as Error).message).split("\n")[0]})`,
+      `Its install script downloads libtensorflow, and Deno skips npm install scripts by default: run ` +
+        `\`deno install --allow-scripts=npm:${pkg}\` on a machine that can reach storage.googleapis.com` +
+        (gpu ? " (tfjs-node-gpu 4.22 needs CUDA 11.2 and cuDNN 8.1)" : "") + `, or pick --backend wasm.`,
+      { cause: e },
+    );
+  }
+  try {
+    await activate("tensorflow");
+  } catch (e) {
+    throw new BackendUnavailableError(name, `the "tensorflow" backend did not initialise`, "Pick --backend wasm.", {
+      cause: e,
+    });
+  }
+  return { native: true, gpu };
+}
+
+async function tryWebgpu(requireHardware: boolean): Promise<Record<string, string | number | boolean>> {
+  const adapter = await requestAdapter();
+  if (!adapter) {
+    throw new BackendUnavailableError(
+      "webgpu",
+      "no WebGPU adapter was found (navigator.gpu.requestAdapter() returned null)",
+      "On a machine without a GPU install Debian's mesa-vulkan-drivers and libvulkan1 for a software " +
+        "adapter; on a GPU machine install the Vulkan loader (libvulkan1) and the vendor's driver.",
+    );
+  }
+  const fallback = Boolean(adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter);
+  const description = adapter.info?.description || adapter.info?.device || "unknown";
+  if (requireHardware && fallback) {
+    throw new BackendUnavailableError(
+      "webgpu",
+      `the only adapter is a software fallback (${description})`,
+      "Ask for --backend webgpu to use it anyway.",
+    );
+  }
+  await import("@tensorflow/tfjs-backend-webgpu");
+  try {
+    await activate("webgpu");
+  } catch (e) {
+    throw new BackendUnavailableError("webgpu", "tfjs's webgpu backend did not initialise", "Pick --backend wasm.", {
+      cause: e,
+    });
+  }
+  return {
+    adapter: description,
+    fallback,
+    shaderF16: Boolean(adapter.features?.has?.("shader-f16")),
+  };
+}
+
+async function tryWasm(): Promise<Record<string, string | number | boolean>> {
+  try {
+    await import("@tensorflow/tfjs-backend-wasm");
+    await activate("wasm");
+  } catch (e) {
+    throw new BackendUnavailableError("wasm", "the wasm backend did not initialise", "Pick --backend cpu.", {
+      cause: e,
+    });
+  }
+  const simd = Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
+  // Threads stay off: under Deno tfjs takes the Node path and its worker fails (ERR_WORKER_PATH).
+  return { simd, threads: 1 };
+}
+
+async function tryCpu(): Promise<Record<string, string | number | boolean>> {
+  await activate("cpu");
+  return {};
+}
+
+async function tryOne(name: BackendName, auto: boolean): Promise<Record<string, string | number | boolean>> {
+  switch (name) {
+    case "tensorflow-gpu":
+      return await tryTensorflow(true);
+    case "tensorflow":
+      return await tryTensorflow(false);
+    case "webgpu":
+      return await tryWebgpu(auto);
+    case "wasm":
+      return await tryWasm();
+    case "cpu":
+      return await tryCpu();
+  }
+}
+
+/** The order `auto` tries backends in. */
+export const AUTO_ORDER: readonly BackendName[] = ["tensorflow-gpu", "webgpu", "tensorflow", "wasm", "cpu"];
+
+/**
+ * Initialises a backend and makes it tfjs's current one.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "./select.ts";
+ * const info = await initBackend("cpu");
+ * info.name; // "cpu"
+ * ```
+ */
+export async function initBackend(request: BackendRequest): Promise<BackendInfo> {
+  if (request !== "auto") {
+    const details = await tryOne(request, false);
+    return { name: request, requested: request, tfjs: tf.version.tfjs, details };
+  }
+  const skipped: Record<string, string> = {};
+  for (const name of AUTO_ORDER) {
+    try {
+      const details = await tryOne(name, true);
+      return { name, requested: "auto", tfjs: tf.version.tfjs, details, skipped };
+    } catch (e) {
+      skipped[name] = (e as Error).message;
+    }
+  }
+  throw new Error(`Cannot pick a backend: none initialised (${JSON.stringify(skipped)})`);
+}

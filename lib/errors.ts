@@ -1,0 +1,42 @@
+/**
+ * Error classes that decide the CLI's exit code. Anything that is the user's input being wrong (a
+ * command line, a config file, a data file) is an {@linkcode InputError}: the CLI prints it with a short
+ * usage and exits 2. Every other error is a runtime failure: exit 1.
+ *
+ * Messages say the action first, then the state, and name the file, key or task:
+ * `Cannot load config "a.yaml": unknown key "train.lr_warmup"`.
+ *
+ * @module
+ */
+
+/** The user's input is wrong: exit code 2. */
+export class InputError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "InputError";
+  }
+}
+
+/** A config file, an override or a config value is wrong. */
+export class ConfigError extends InputError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConfigError";
+  }
+}
+
+/** A data file (ARC JSON, a dataset folder) is malformed or missing. */
+export class DataError extends InputError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "DataError";
+  }
+}
+
+/** A checkpoint is corrupt, truncated, or belongs to another config: a runtime failure (exit 1). */
+export class CheckpointError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "CheckpointError";
+  }
+}

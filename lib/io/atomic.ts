@@ -1,0 +1,69 @@
+/**
+ * Atomic file writes: write to a temporary file in the same directory, flush it, then rename over the
+ * target. A reader sees either the old file or the new one, never a partial file, and a killed process
+ * leaves at most a stray `.tmp-*` file that the next write replaces.
+ *
+ * @module
+ */
+import { dirname, join } from "node:path";
+
+let counter = 0;
+
+function tempPath(path: string): string {
+  counter += 1;
+  const base = path.split("/").pop() ?? "file";
+  return join(dirname(path), `.${base}.tmp-${Deno.pid}-${counter}`);
+}
+
+/** Writes bytes atomically, creating parent directories. */
+export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+  await Deno.mkdir(dirname(path), { recursive: true });
+  const tmp = tempPath(path);
+  try {
+    const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    try {
+      let off = 0;
+      while (off < data.length) off += await f.write(data.subarray(off));
+      await f.sync();
+    } finally {
+      f.close();
+    }
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+/** Writes UTF-8 text atomically. */
+export async function writeTextAtomic(path: string, text: string): Promise<void> {
+  await writeFileAtomic(path, new TextEncoder().encode(text));
+}
+
+/**
+ * Replaces a whole directory atomically: `build(tmpDir)` fills a fresh temporary sibling directory,
+ * which is then renamed over `dir` (an existing `dir` is moved aside and removed). If `build` throws,
+ * nothing is left behind and `dir` is untouched.
+ */
+export async function replaceDirAtomic(dir: string, build: (tmpDir: string) => Promise<void>): Promise<void> {
+  const parent = dirname(dir);
+  await Deno.mkdir(parent, { recursive: true });
+  const tmp = tempPath(dir);
+  await Deno.mkdir(tmp, { recursive: true });
+  try {
+    await build(tmp);
+  } catch (e) {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    throw e;
+  }
+  const old = `${tmp}.old`;
+  let moved = false;
+  try {
+    await Deno.rename(dir, old);
+    moved = true;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  await Deno.rename(tmp, dir);
+  if (moved) await Deno.remove(old, { recursive: true });
+}
