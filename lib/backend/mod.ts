@@ -32,3 +32,11 @@ export {
   initBackend,
   parseBackend,
 } from "./select.ts";
+export {
+  blasActiveOn,
+  type BlasStatus,
+  blasStatus,
+  installBlasKernels,
+  loadBlas,
+  uninstallBlasKernels,
+} from "./blas.ts";

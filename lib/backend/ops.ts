@@ -1,52 +1,78 @@
 /**
  * Tensor primitives whose stock tfjs gradients are slow or missing on some backends.
  *
- * - `matMul`: the stock gradient uses transposeA/transposeB matmuls, which the wasm backend runs
- *   12-40x slower than plain ones; this version transposes explicitly (measured 8.2x faster per step).
+ * - `matMul`: the stock gradient uses transposeA/transposeB matmuls, which the stock wasm kernel runs
+ *   12-40x slower than plain ones; there this version transposes explicitly (measured 8.2x faster per
+ *   step). Where matmuls go through OpenBLAS (see blas.ts) or a GPU, the flags are free and are kept.
  * - `embed`: gather's gradient needs UnsortedSegmentSum, which wasm lacks and which webgpu runs with
  *   contended atomics; for small vocabularies a one-hot matmul has a plain matmul gradient instead.
  *
  * @module
  */
+import { blasActiveOn } from "./blas.ts";
 import { type Tensor, tf } from "./tf.ts";
 
-function swapLast(rank: number): number[] {
-  const perm = Array.from({ length: rank }, (_, i) => i);
-  perm[rank - 1] = rank - 2;
-  perm[rank - 2] = rank - 1;
-  return perm;
+function swapLast(x: Tensor): Tensor {
+  const perm = Array.from({ length: x.rank }, (_, i) => i);
+  perm[x.rank - 1] = x.rank - 2;
+  perm[x.rank - 2] = x.rank - 1;
+  return tf.transpose(x, perm);
 }
 
-const matMulCustom = tf.customGrad(
-  ((a: Tensor, b: Tensor, save: tf.GradSaveFunc) => {
-    save([a, b]);
-    return {
-      value: tf.matMul(a, b),
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [sa, sb] = saved;
-        const da = tf.matMul(dy, tf.transpose(sb, swapLast(sb.rank)));
-        const db = tf.matMul(tf.transpose(sa, swapLast(sa.rank)), dy);
-        return [da, db];
-      },
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0],
-);
+/**
+ * Whether the current backend multiplies transposed operands at full speed. The stock wasm kernel
+ * does not (transposeA runs ~40x slower, transposeB ~12x), so there operands are transposed first.
+ */
+function transposesAreFree(): boolean {
+  return tf.getBackend() !== "wasm" || blasActiveOn("wasm");
+}
+
+/** op(x) @ op(y), transposing explicitly where the backend's transposed matmul is slow. */
+function mm(x: Tensor, y: Tensor, tx: boolean, ty: boolean): Tensor {
+  if (transposesAreFree()) return tf.matMul(x, y, tx, ty);
+  return tf.matMul(tx ? swapLast(x) : x, ty ? swapLast(y) : y);
+}
+
+function makeMatMul(transposeA: boolean, transposeB: boolean) {
+  return tf.customGrad(
+    ((a: Tensor, b: Tensor, save: tf.GradSaveFunc) => {
+      save([a, b]);
+      return {
+        value: mm(a, b, transposeA, transposeB),
+        gradFunc: (dy: Tensor, saved: Tensor[]) => {
+          const [sa, sb] = saved;
+          if (!transposeA && !transposeB) return [mm(dy, sb, false, true), mm(sa, dy, true, false)];
+          if (!transposeA && transposeB) return [mm(dy, sb, false, false), mm(dy, sa, true, false)];
+          if (transposeA && !transposeB) return [mm(sb, dy, false, true), mm(sa, dy, false, false)];
+          return [mm(sb, dy, true, true), mm(dy, sa, true, true)];
+        },
+      };
+    }) as unknown as Parameters<typeof tf.customGrad>[0],
+  );
+}
+
+// One custom-gradient function per combination of transpose flags: [tA][tB].
+const MATMULS = [[makeMatMul(false, false), makeMatMul(false, true)], [
+  makeMatMul(true, false),
+  makeMatMul(true, true),
+]];
 
 /**
- * `a @ b` for rank-2 or equal-rank batched operands, with a gradient that uses no transposed matmuls.
+ * `op(a) @ op(b)` for rank-2 or equal-rank batched operands, with a gradient that is fast on every
+ * backend: on wasm without OpenBLAS it never runs a transposed matmul.
  *
  * @example
  * ```ts
  * import { matMul } from "./ops.ts";
  * import { tf } from "./tf.ts";
- * const c = matMul(tf.ones([2, 3]), tf.ones([3, 4])); // [2, 4]
+ * const c = matMul(tf.ones([2, 3]), tf.ones([4, 3]), false, true); // [2, 4]
  * ```
  */
-export function matMul(a: Tensor, b: Tensor): Tensor {
+export function matMul(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
   if (a.rank !== b.rank || a.rank < 2) {
     throw new RangeError(`Cannot matMul: ranks must be equal and >= 2, got ${a.rank} and ${b.rank}`);
   }
-  return matMulCustom(a, b) as Tensor;
+  return MATMULS[transposeA ? 1 : 0][transposeB ? 1 : 0](a, b) as Tensor;
 }
 
 /**
@@ -89,6 +115,6 @@ export function rmsNorm(x: Tensor, eps = 1e-5): Tensor {
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor): Tensor {
   const hd = q.shape[q.rank - 1];
-  const scores = tf.mul(matMul(q, tf.transpose(k, [0, 1, 3, 2])), 1 / Math.sqrt(hd)); // [B, H, L, L]
+  const scores = tf.mul(matMul(q, k, false, true), 1 / Math.sqrt(hd)); // [B, H, L, L]
   return matMul(tf.softmax(scores, -1), v); // [B, H, L, hd]
 }

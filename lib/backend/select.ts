@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { installBlasKernels, loadBlas } from "./blas.ts";
 import { tf } from "./tf.ts";
 
 export const BACKEND_NAMES = ["cpu", "wasm", "webgpu", "tensorflow", "tensorflow-gpu"] as const;
@@ -131,12 +132,19 @@ async function tryWasm(): Promise<Record<string, string | number | boolean>> {
   }
   const simd = Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
   // Threads stay off: under Deno tfjs takes the Node path and its worker fails (ERR_WORKER_PATH).
-  return { simd, threads: 1 };
+  return { simd, threads: 1, ...blasDetails("wasm") };
 }
 
 async function tryCpu(): Promise<Record<string, string | number | boolean>> {
   await activate("cpu");
-  return {};
+  return blasDetails("cpu");
+}
+
+/** Routes matmuls through OpenBLAS when it loads, and says so for provenance. */
+function blasDetails(backend: "cpu" | "wasm"): Record<string, string | number | boolean> {
+  if (!installBlasKernels(backend)) return { blas: `off: ${loadBlas().reason}` };
+  const s = loadBlas();
+  return { blas: `${s.library} (${s.config})`, blasThreads: s.threads ?? 0 };
 }
 
 async function tryOne(name: BackendName, auto: boolean): Promise<Record<string, string | number | boolean>> {
