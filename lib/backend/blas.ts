@@ -124,6 +124,44 @@ export function blasActiveOn(backendName: string): boolean {
   return lib !== null && installedOn.has(backendName);
 }
 
+/**
+ * One row-major `c = alpha * op(a) @ op(b) + beta * c` through OpenBLAS. The arrays may be views that
+ * start at a sub-matrix; lda/ldb/ldc are the row strides. Requires {@linkcode loadBlas} to be active.
+ */
+export function blasSgemm(
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  lda: number,
+  b: Float32Array,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  ldc: number,
+): void {
+  if (!lib) throw new Error("Cannot call sgemm: OpenBLAS is not loaded");
+  lib.symbols.cblas_sgemm(
+    CblasRowMajor,
+    transA ? CblasTrans : CblasNoTrans,
+    transB ? CblasTrans : CblasNoTrans,
+    m,
+    n,
+    k,
+    alpha,
+    a,
+    lda,
+    b,
+    ldb,
+    beta,
+    c,
+    ldc,
+  );
+}
+
 interface MatMulGeometry {
   m: number;
   n: number;

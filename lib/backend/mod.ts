@@ -21,7 +21,8 @@ export {
   tf,
   type Variable,
 } from "./tf.ts";
-export { attention, embed, linear, matMul, rmsNorm } from "./ops.ts";
+export { attention, embed, linear, matMul, rmsNorm, selfAttention } from "./ops.ts";
+export { fusedAttentionActive, installAttentionKernels } from "./attention_kernel.ts";
 export {
   AUTO_ORDER,
   BACKEND_NAMES,

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { fusedAttention, fusedAttentionActive } from "./attention_kernel.ts";
 import { blasActiveOn } from "./blas.ts";
 import { type Tensor, tf } from "./tf.ts";
 
@@ -117,4 +118,17 @@ export function attention(q: Tensor, k: Tensor, v: Tensor): Tensor {
   const hd = q.shape[q.rank - 1];
   const scores = tf.mul(matMul(q, k, false, true), 1 / Math.sqrt(hd)); // [B, H, L, L]
   return matMul(tf.softmax(scores, -1), v); // [B, H, L, hd]
+}
+
+/**
+ * Non-causal scaled dot-product attention on the [B, L, H, hd] layout that a fused qkv projection
+ * produces (no head transposes needed by the caller). Returns [B, L, H, hd]. On cpu and wasm with
+ * OpenBLAS it runs the fused kernel (attention_kernel.ts); elsewhere it transposes and uses
+ * {@linkcode attention}.
+ */
+export function selfAttention(q: Tensor, k: Tensor, v: Tensor): Tensor {
+  if (fusedAttentionActive()) return fusedAttention(q, k, v);
+  const perm = [0, 2, 1, 3];
+  const o = attention(tf.transpose(q, perm), tf.transpose(k, perm), tf.transpose(v, perm)); // [B, H, L, hd]
+  return tf.transpose(o, perm);
 }

@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
-import { blasActiveOn, initBackend, installBlasKernels, matMul, tf, uninstallBlasKernels } from "./mod.ts";
+import {
+  attention,
+  blasActiveOn,
+  fusedAttentionActive,
+  initBackend,
+  installBlasKernels,
+  matMul,
+  selfAttention,
+  tf,
+  uninstallBlasKernels,
+} from "./mod.ts";
 import { Rng } from "../random/mod.ts";
 
 function randomTensor(rng: Rng, shape: number[]): tf.Tensor {
@@ -98,3 +108,37 @@ Deno.test("OpenBLAS and the stock wasm kernel agree on a transformer-sized produ
   console.log(`maxdiff OpenBLAS vs XNNPACK: ${d.toExponential(2)}`);
   assert.ok(d < 1e-3, `maxdiff ${d}`);
 });
+
+for (const backend of ["cpu", "wasm"] as const) {
+  Deno.test(`fused selfAttention matches the tensor-op attention, values and gradients (${backend})`, async (t) => {
+    await initBackend(backend);
+    if (!fusedAttentionActive()) {
+      console.log("skipped: the fused kernel needs OpenBLAS (Debian: libopenblas0-pthread)");
+      await t.step({ name: "OpenBLAS present", ignore: true, fn: () => {} });
+      return;
+    }
+    const rng = Rng.fromSeed(4);
+    const [b, l, h, hd] = [2, 7, 3, 4];
+    const q = randomTensor(rng, [b, l, h, hd]),
+      k = randomTensor(rng, [b, l, h, hd]),
+      v = randomTensor(rng, [b, l, h, hd]);
+    const w = randomTensor(rng, [b, l, h, hd]);
+    const perm = [0, 2, 1, 3];
+    const reference = (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) =>
+      tf.transpose(attention(tf.transpose(x, perm), tf.transpose(y, perm), tf.transpose(z, perm)), perm);
+    const lossOf = (f: typeof reference) => (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(f(x, y, z), w));
+    const fastGrads = tf.grads(lossOf(selfAttention))([q, k, v]);
+    const refGrads = tf.grads(lossOf(reference))([q, k, v]);
+    let worst = maxDiff(await selfAttention(q, k, v).data(), await reference(q, k, v).data());
+    for (let i = 0; i < 3; i++) worst = Math.max(worst, maxDiff(await fastGrads[i].data(), await refGrads[i].data()));
+    console.log(`maxdiff fused vs tensor ops: ${worst.toExponential(2)}`);
+    assert.ok(worst < 2e-5, `maxdiff ${worst}`);
+    tf.dispose([...fastGrads, ...refGrads]);
+    // No leaks from the saved log-sum-exp or the kernel outputs.
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      tf.grads(lossOf(selfAttention))([q, k, v]);
+    });
+    assert.equal(tf.memory().numTensors, before, `tensors ${before} -> ${tf.memory().numTensors}`);
+  });
+}

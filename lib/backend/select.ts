@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { installAttentionKernels } from "./attention_kernel.ts";
 import { installBlasKernels, loadBlas } from "./blas.ts";
 import { tf } from "./tf.ts";
 
@@ -144,7 +145,11 @@ async function tryCpu(): Promise<Record<string, string | number | boolean>> {
 function blasDetails(backend: "cpu" | "wasm"): Record<string, string | number | boolean> {
   if (!installBlasKernels(backend)) return { blas: `off: ${loadBlas().reason}` };
   const s = loadBlas();
-  return { blas: `${s.library} (${s.config})`, blasThreads: s.threads ?? 0 };
+  return {
+    blas: `${s.library} (${s.config})`,
+    blasThreads: s.threads ?? 0,
+    fusedAttention: installAttentionKernels(backend),
+  };
 }
 
 async function tryOne(name: BackendName, auto: boolean): Promise<Record<string, string | number | boolean>> {
