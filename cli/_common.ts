@@ -1,0 +1,209 @@
+/**
+ * What every subcommand shares: option factories (`--backend`, `--seed`, `--out`, `--set`), printing,
+ * and {@linkcode runCli}, which turns errors into exit codes:
+ *
+ * - 0: done, or `--help`;
+ * - 2: a usage or input error (commander's parse errors, any thrown `InputError` such as a
+ *   `ConfigError`): a short usage line and `error: ...` on stderr;
+ * - 1: any other error: `error: <message>` on one line; `--verbose` adds the cause chain and stacks.
+ *
+ * A subcommand file exports `makeCommand(): Command` and throws errors from its action; it never
+ * calls `Deno.exit`.
+ *
+ * @module
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { BACKEND_NAMES, parseBackend } from "../lib/backend/mod.ts";
+import { InputError } from "../lib/errors.ts";
+
+/** Prints a line (or lines) to stdout. */
+export function print(text = ""): void {
+  console.log(text);
+}
+
+/** Prints a line (or lines) to stderr: progress, warnings, errors. */
+export function printErr(text = ""): void {
+  console.error(text);
+}
+
+/**
+ * `--backend <name>`: `auto` or a backend name, checked with lib/backend's `parseBackend`.
+ *
+ * @example
+ * ```ts
+ * import { Command } from "commander";
+ * import { backendOption } from "./_common.ts";
+ * const cmd = new Command("train").addOption(backendOption()).action(() => {});
+ * cmd.parse(["--backend", "wasm"], { from: "user" });
+ * cmd.opts().backend; // "wasm"
+ * ```
+ */
+export function backendOption(defaultValue = "auto"): Option {
+  return new Option("--backend <name>", `tensor backend: auto, ${BACKEND_NAMES.join(", ")}`)
+    .default(parseBackend(defaultValue))
+    .argParser((v) => {
+      try {
+        return parseBackend(v);
+      } catch (e) {
+        throw new InvalidArgumentError((e as Error).message);
+      }
+    });
+}
+
+/**
+ * `--seed <n>`: the master seed, a non-negative safe integer.
+ *
+ * @example
+ * ```ts
+ * import { Command } from "commander";
+ * import { seedOption } from "./_common.ts";
+ * const cmd = new Command("x").addOption(seedOption(0)).action(() => {});
+ * cmd.parse(["--seed", "42"], { from: "user" });
+ * cmd.opts().seed; // 42
+ * ```
+ */
+export function seedOption(defaultValue?: number): Option {
+  const opt = new Option("--seed <n>", "master seed; every random stream is derived from it").argParser((v) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) {
+      throw new InvalidArgumentError(`Expected a non-negative integer, got "${v}".`);
+    }
+    return n;
+  });
+  return defaultValue === undefined ? opt : opt.default(defaultValue);
+}
+
+/**
+ * `--out <dir>`: the output folder.
+ *
+ * @example
+ * ```ts
+ * import { outOption } from "./_common.ts";
+ * outOption("runs/nqueens/smoke").defaultValue; // "runs/nqueens/smoke"
+ * ```
+ */
+export function outOption(defaultDir?: string, description = "output folder"): Option {
+  const opt = new Option("--out <dir>", description);
+  return defaultDir === undefined ? opt : opt.default(defaultDir);
+}
+
+/**
+ * `--set <key=value>`, repeatable: config overrides, collected in order into a string array for
+ * lib/config's `loadConfig(path, schema, { overrides })`, which type-checks them.
+ *
+ * @example
+ * ```ts
+ * import { Command } from "commander";
+ * import { setOption } from "./_common.ts";
+ * const cmd = new Command("x").addOption(setOption()).action(() => {});
+ * cmd.parse(["--set", "a=1", "--set", "b.c=x"], { from: "user" });
+ * cmd.opts().set; // ["a=1", "b.c=x"]
+ * ```
+ */
+export function setOption(): Option {
+  return new Option("--set <key=value>", "override a config value (repeatable), e.g. --set model.hidden_size=512")
+    .default([])
+    .argParser((v: string, previous: string[]) => {
+      if (!/^[\w-]+(\.[\w-]+)*=/.test(v)) {
+        throw new InvalidArgumentError(`Expected key.path=value, got "${v}".`);
+      }
+      return [...previous, v];
+    });
+}
+
+function errorLines(e: unknown): string[] {
+  return e instanceof Error ? e.message.split("\n") : [String(e)];
+}
+
+/**
+ * The text printed for a failure: `error: <message>`; with `verbose`, then each cause
+ * (`caused by: ...`) and the stacks.
+ *
+ * @example
+ * ```ts
+ * import { formatError } from "./_common.ts";
+ * formatError(new Error("Cannot x", { cause: new Error("disk full") }), false); // "error: Cannot x"
+ * ```
+ */
+export function formatError(e: unknown, verbose: boolean, oneLine = false): string {
+  const msg = errorLines(e);
+  const head = `error: ${oneLine ? msg.map((l) => l.trim()).filter((l) => l).join(" ") : msg.join("\n")}`;
+  if (!verbose) return head;
+  const lines = [head];
+  const seen = new Set<unknown>([e]);
+  let cause = e instanceof Error ? e.cause : undefined;
+  while (cause !== undefined && !seen.has(cause)) {
+    seen.add(cause);
+    const name = cause instanceof Error ? `${cause.name}: ` : "";
+    lines.push(`caused by: ${name}${errorLines(cause).join("\n  ")}`);
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  // Each stack starts with its own "Name: message" line, so they are printed as they are.
+  for (const err of seen) if (err instanceof Error && err.stack) lines.push("", err.stack);
+  return lines.join("\n");
+}
+
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}
+
+/** The short usage printed before a usage error. */
+export function shortUsage(cmd: Command): string {
+  return `Usage: ${commandPath(cmd)} ${cmd.usage()}\nRun "${commandPath(cmd)} --help" for details.`;
+}
+
+function prepare(cmd: Command, onError: (c: Command) => void): void {
+  cmd.exitOverride();
+  cmd.configureOutput({
+    outputError: () => onError(cmd),
+  });
+  for (const sub of cmd.commands) prepare(sub, onError);
+}
+
+/**
+ * Parses `argv` and runs the chosen command; returns the exit code and prints what the user needs.
+ *
+ * @example
+ * ```ts
+ * import { Command } from "commander";
+ * import { runCli } from "./_common.ts";
+ * const program = new Command("demo").addCommand(new Command("hello").action(() => {}));
+ * await runCli(program, ["hello"]); // 0
+ * ```
+ */
+export async function runCli(program: Command, argv: readonly string[]): Promise<number> {
+  let failed: Command = program;
+  let running: Command | null = null;
+  prepare(program, (c) => (failed = c));
+  program.hook("preAction", (_self, action) => {
+    running = action;
+  });
+  const dashDash = argv.indexOf("--");
+  const verbose = () =>
+    Boolean(program.opts().verbose) || (dashDash < 0 ? argv : argv.slice(0, dashDash)).includes("--verbose");
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return 0;
+      if (e.code === "commander.help") {
+        if (e.exitCode === 0) return 0;
+        printErr("error: missing command");
+        return 2;
+      }
+      printErr(shortUsage(failed));
+      printErr(`error: ${e.message.replace(/^error: /, "")}`);
+      return 2;
+    }
+    if (e instanceof InputError) {
+      printErr(shortUsage(running ?? program));
+      printErr(formatError(e, verbose()));
+      return 2;
+    }
+    printErr(formatError(e, verbose(), true));
+    return 1;
+  }
+}
