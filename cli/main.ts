@@ -7,10 +7,12 @@
 import { Command } from "commander";
 import denoJson from "../deno.json" with { type: "json" };
 import { runCli } from "./_common.ts";
+import * as data from "./data.ts";
 import * as list from "./list.ts";
 
 /** The subcommands, in the order help lists them. */
 const COMMANDS: { makeCommand(): Command }[] = [
+  data,
   list,
 ];
 

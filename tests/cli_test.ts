@@ -49,6 +49,7 @@ Options:
   -h, --help      display help for command
 
 Commands:
+  data            build the N-Queens and ARC datasets, fetch the ARC data
   list [options]  list the experiments and their profiles
   help [command]  display help for command
 `;

@@ -1,0 +1,248 @@
+/**
+ * `data`: build the datasets and fetch the ARC data.
+ *
+ * - `data nqueens --variant paper|released-code --seed N --out DIR [--format index|trm|jsonl]`
+ * - `data arc --set arc-agi-1|arc-agi-2 --augmentations N --seed N [--data-dir DIR] [--source dirs|kaggle]
+ *   --out DIR [--format index|trm|jsonl]`
+ * - `data fetch [--set NAME...] [--cache DIR]`
+ * - `data manifest --data-dir DIR --out FILE` (maintainers: rebuild the committed hash manifest)
+ *
+ * Each prints a summary (counts, hashes, time); long work reports progress on stderr.
+ *
+ * @module
+ */
+import { Command, InvalidArgumentError, Option } from "commander";
+import {
+  ARC_SETS,
+  buildArcIndex,
+  buildManifest,
+  DATA_FORMATS,
+  DEFAULT_ARCHIVE_BASE_URL,
+  defaultCacheDir,
+  FETCH_SETS,
+  fetchSets,
+  generateNQueens,
+  NQUEENS_VARIANTS,
+  nqueensSummary,
+  parseArcSet,
+  parseArcSource,
+  parseDataFormat,
+  parseFetchSets,
+  parseNQueensVariant,
+  writeArcDataset,
+  writeNQueensDataset,
+  type WriteSummary,
+} from "../lib/data/mod.ts";
+import { writeTextAtomic } from "../lib/io/mod.ts";
+import { outOption, print, printErr, seedOption } from "./_common.ts";
+import { createProgress } from "./_progress.ts";
+
+function countOption(flags: string, description: string, defaultValue: number): Option {
+  return new Option(flags, description).default(defaultValue).argParser((v) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) {
+      throw new InvalidArgumentError(`Expected a non-negative integer, got "${v}".`);
+    }
+    return n;
+  });
+}
+
+const seconds = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+const fmt4 = (x: number | null) => (x === null ? "-" : x.toFixed(4));
+
+function printFiles(out: string, res: WriteSummary): void {
+  print(`  files in ${out}:`);
+  for (const [name, f] of Object.entries(res.files)) print(`    ${name}  ${f.bytes} bytes  sha256 ${f.sha256}`);
+}
+
+/** The default data directory: $TRM_DIS_DATA_DIR, else the fetch cache. */
+function defaultDataDir(): string {
+  return Deno.env.get("TRM_DIS_DATA_DIR") ?? defaultCacheDir();
+}
+
+function nqueensCommand(): Command {
+  return new Command("nqueens")
+    .description("generate the 8x8 N-Queens dataset (paper section 5.1)")
+    .addOption(new Option("--variant <name>", `generator variant: ${NQUEENS_VARIANTS.join(", ")}`).default("paper"))
+    .addOption(seedOption(0))
+    .addOption(outOption().makeOptionMandatory())
+    .addOption(new Option("--format <name>", `output: ${DATA_FORMATS.join(", ")}`).default("index"))
+    .action(async (opts: { variant: string; seed: number; out: string; format: string }) => {
+      const variant = parseNQueensVariant(opts.variant);
+      const format = parseDataFormat(opts.format);
+      const t0 = performance.now();
+      const set = generateNQueens(variant, opts.seed);
+      const res = await writeNQueensDataset(opts.out, set, format, { summary: true });
+      const s = nqueensSummary(set);
+      print(`N-Queens "${variant}", seed ${opts.seed}, format ${format}`);
+      print(
+        `  train: ${set.train.length} examples in ${s.train.groups} groups; Q = 0..7: ${s.train.byGiven.join(" ")}`,
+      );
+      print(`  test:  ${set.test.length} examples; Q = 0..7: ${s.test.byGiven.join(" ")}`);
+      print(`  hashes: set ${set.hashes.set}`);
+      print(`          train ${set.hashes.train}`);
+      print(`          test  ${set.hashes.test}`);
+      print(
+        `  overlap: ${set.overlap.inputs} of ${set.test.length} test inputs also occur in train` +
+          ` (${set.overlap.examples} with the same label); by Q: ${set.overlap.inputsByGiven.join(" ")}`,
+      );
+      print(
+        `  test exact-match ceiling: ${fmt4(s.testCeiling.overall)}; by Q: ${
+          s.testCeiling.byGiven.map(fmt4).join(" ")
+        }`,
+      );
+      printFiles(opts.out, res);
+      print(`  time ${seconds(t0)}`);
+    });
+}
+
+function arcCommand(): Command {
+  return new Command("arc")
+    .description("build the ARC dataset as TRM does (augmentation index, or TRM's arrays, or JSON Lines)")
+    .addOption(new Option("--set <name>", `${Object.keys(ARC_SETS).join(" or ")}`).default("arc-agi-1"))
+    .addOption(countOption("--augmentations <n>", "augmentations per task (TRM: 1000)", 1000))
+    .addOption(seedOption(0))
+    .addOption(new Option("--data-dir <dir>", "ARC data (default: $TRM_DIS_DATA_DIR, else the fetch cache)"))
+    .addOption(new Option("--source <name>", "dirs (upstream per-task files) or kaggle (TRM's files)").default("dirs"))
+    .addOption(outOption().makeOptionMandatory())
+    .addOption(new Option("--format <name>", `output: ${DATA_FORMATS.join(", ")}`).default("index"))
+    .action(async (opts: {
+      set: string;
+      augmentations: number;
+      seed: number;
+      dataDir?: string;
+      source: string;
+      out: string;
+      format: string;
+    }) => {
+      const set = parseArcSet(opts.set);
+      const source = parseArcSource(opts.source);
+      const format = parseDataFormat(opts.format);
+      const dataDir = opts.dataDir ?? defaultDataDir();
+      const t0 = performance.now();
+      const progress = createProgress({ label: "augment tasks" });
+      const index = await (async () => {
+        try {
+          return await buildArcIndex({
+            set,
+            source,
+            dataDir,
+            seed: opts.seed,
+            augmentations: opts.augmentations,
+            onProgress: progress.update,
+          });
+        } finally {
+          progress.stop();
+        }
+      })();
+      const tIndex = performance.now();
+      const perSubset: Record<string, number> = {};
+      for (const t of index.tasks) perSubset[t.subset] = (perSubset[t.subset] ?? 0) + 1;
+      let short = 0;
+      for (let k = 0; k < index.tasks.length; k++) {
+        if (index.augOffsets[k + 1] - index.augOffsets[k] < opts.augmentations) short++;
+      }
+      const summary = {
+        kind: "arc",
+        set,
+        source,
+        seed: opts.seed,
+        augmentations: opts.augmentations,
+        tasks: perSubset,
+        testSubset: index.testSubset,
+        acceptedAugmentations: index.augDihedral.length,
+        tasksWithFewerAugmentations: short,
+        identifiers: 1 + index.tasks.length + index.augDihedral.length,
+        sourceHash: index.sourceHash,
+        augmentationHash: index.augmentationHash,
+      };
+      const write = createProgress({ label: "write examples" });
+      const res = await (async () => {
+        try {
+          return await writeArcDataset(opts.out, index, format, { onProgress: write.update, summary });
+        } finally {
+          write.stop();
+        }
+      })();
+      print(
+        `ARC ${set} (${source} from ${dataDir}), seed ${opts.seed}, ${opts.augmentations} augmentations, format ${format}`,
+      );
+      print(
+        `  tasks: ${
+          Object.entries(perSubset).map(([k, v]) => `${k} ${v}`).join(", ")
+        }; test subset ${index.testSubset}`,
+      );
+      print(
+        `  augmentations accepted: ${summary.acceptedAugmentations}` +
+          ` (${short} tasks have fewer than ${opts.augmentations}); puzzle identifiers ${summary.identifiers}`,
+      );
+      for (const [k, v] of Object.entries(res.splits)) {
+        print(`  ${k}: ${v.groups} groups, ${v.puzzles} puzzles, ${v.examples} examples`);
+      }
+      print(`  source hash ${index.sourceHash}`);
+      print(`  augmentation hash ${index.augmentationHash}`);
+      printFiles(opts.out, res);
+      print(`  time ${seconds(t0)} (index ${((tIndex - t0) / 1000).toFixed(1)} s)`);
+    });
+}
+
+function fetchCommand(): Command {
+  return new Command("fetch")
+    .description("download the ARC data from GitHub at pinned commits into the cache, checking SHA-256 hashes")
+    .addOption(new Option("--set <names...>", `sets to fetch (default: all): ${FETCH_SETS.join(", ")}`))
+    .addOption(new Option("--cache <dir>", "cache directory (default: $TRM_DIS_CACHE_DIR, else ~/.cache/trm-dis/data)"))
+    .addOption(
+      new Option("--base-url <url>", "archive server (default: $TRM_DIS_ARCHIVE_BASE_URL, else GitHub's codeload)")
+        .hideHelp(),
+    )
+    .action(async (opts: { set?: string[]; cache?: string; baseUrl?: string }) => {
+      const sets = parseFetchSets(opts.set ?? [...FETCH_SETS]);
+      const cacheDir = opts.cache ?? defaultCacheDir();
+      const baseUrl = opts.baseUrl ?? Deno.env.get("TRM_DIS_ARCHIVE_BASE_URL") ?? DEFAULT_ARCHIVE_BASE_URL;
+      const t0 = performance.now();
+      const results = await fetchSets({
+        cacheDir,
+        sets,
+        baseUrl,
+        onEvent: (e) => {
+          if (e.kind === "download") printErr(`${e.set}: downloading ${e.url} (attempt ${e.attempt})`);
+          else if (e.kind === "retry") printErr(`${e.set}: bad download, retrying: ${e.reason}`);
+          else if (e.kind === "stale") {
+            printErr(`${e.set}: cache incomplete (${e.missing} missing, ${e.corrupt} corrupt files)`);
+          }
+        },
+      });
+      print(`Data cache ${cacheDir}`);
+      for (const r of results) {
+        print(
+          `  ${r.set}: ${r.files} files ${
+            r.downloaded ? `downloaded (${r.attempts} attempt${r.attempts > 1 ? "s" : ""})` : "already cached"
+          }, verified; manifest hash ${r.hash}`,
+        );
+      }
+      print(`  time ${seconds(t0)}`);
+    });
+}
+
+function manifestCommand(): Command {
+  return new Command("manifest")
+    .description("rebuild the SHA-256 manifest from a verified data directory (maintainers)")
+    .addOption(new Option("--data-dir <dir>", "a data directory laid out like the cache").makeOptionMandatory())
+    .addOption(outOption(undefined, "manifest file to write").makeOptionMandatory())
+    .action(async (opts: { dataDir: string; out: string }) => {
+      const m = await buildManifest(opts.dataDir);
+      await writeTextAtomic(opts.out, JSON.stringify(m, null, 1) + "\n");
+      for (const [k, v] of Object.entries(m.sets)) print(`  ${k}: ${Object.keys(v.files).length} files`);
+      print(`wrote ${opts.out}`);
+    });
+}
+
+/** The `data` command. */
+export function makeCommand(): Command {
+  return new Command("data")
+    .description("build the N-Queens and ARC datasets, fetch the ARC data")
+    .addCommand(nqueensCommand())
+    .addCommand(arcCommand())
+    .addCommand(fetchCommand())
+    .addCommand(manifestCommand());
+}
