@@ -20,6 +20,10 @@ export * from "./lib/io/mod.ts";
 export * from "./lib/errors.ts";
 export * from "./lib/config/mod.ts";
 export * from "./lib/report/mod.ts";
+export * from "./lib/data/mod.ts";
+export * from "./lib/model/mod.ts";
+export * from "./lib/train/mod.ts";
+export * from "./lib/eval/mod.ts";
 
 if (import.meta.main) {
   const { main } = await import("./cli/main.ts");

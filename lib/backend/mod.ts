@@ -21,7 +21,7 @@ export {
   tf,
   type Variable,
 } from "./tf.ts";
-export { attention, embed, linear, matMul, rmsNorm, selfAttention } from "./ops.ts";
+export { atan2, attendHeads, attention, embed, linear, matMul, rmsNorm, sumTensors } from "./ops.ts";
 export { fusedAttentionActive, installAttentionKernels } from "./attention_kernel.ts";
 export {
   AUTO_ORDER,

@@ -126,9 +126,39 @@ export function attention(q: Tensor, k: Tensor, v: Tensor): Tensor {
  * OpenBLAS it runs the fused kernel (attention_kernel.ts); elsewhere it transposes and uses
  * {@linkcode attention}.
  */
-export function selfAttention(q: Tensor, k: Tensor, v: Tensor): Tensor {
+export function attendHeads(q: Tensor, k: Tensor, v: Tensor): Tensor {
   if (fusedAttentionActive()) return fusedAttention(q, k, v);
   const perm = [0, 2, 1, 3];
   const o = attention(tf.transpose(q, perm), tf.transpose(k, perm), tf.transpose(v, perm)); // [B, H, L, hd]
   return tf.transpose(o, perm);
+}
+
+/**
+ * The sum of many tensors of one shape, added pairwise. Not `tf.addN`: tfjs 4.22's webgpu AddN kernel
+ * returns wrong values beyond 7 inputs (with 8-14 scalars it returned the sum of the first 7) and was
+ * seen to corrupt other buffers inside a training step (measured on lavapipe).
+ */
+export function sumTensors(xs: Tensor[]): Tensor {
+  if (xs.length === 0) throw new RangeError("Cannot sum an empty list of tensors");
+  let level = xs;
+  while (level.length > 1) {
+    const next: Tensor[] = [];
+    for (let i = 0; i < level.length; i += 2) {
+      next.push(i + 1 < level.length ? tf.add(level[i], level[i + 1]) : level[i]);
+    }
+    level = next;
+  }
+  return level[0];
+}
+
+/**
+ * `atan2(y, x)` with `atan2(0, 0) = 0` on every backend, as IEEE 754 and PyTorch define it for x >= 0.
+ * tfjs 4.22's webgpu backend returns 3*pi/4 there, which moves every weight whose gradient is zero in
+ * the adam-atan2 optimisers (measured on lavapipe).
+ */
+export function atan2(y: Tensor, x: Tensor): Tensor {
+  const a = tf.atan2(y, x);
+  if (tf.getBackend() !== "webgpu") return a;
+  const bothZero = tf.logicalAnd(tf.equal(y, 0), tf.equal(x, 0));
+  return tf.where(bothZero, tf.zerosLike(a), a);
 }

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import {
+  attendHeads,
   attention,
   blasActiveOn,
   fusedAttentionActive,
   initBackend,
   installBlasKernels,
   matMul,
-  selfAttention,
   tf,
   uninstallBlasKernels,
 } from "./mod.ts";
@@ -110,7 +110,7 @@ Deno.test("OpenBLAS and the stock wasm kernel agree on a transformer-sized produ
 });
 
 for (const backend of ["cpu", "wasm"] as const) {
-  Deno.test(`fused selfAttention matches the tensor-op attention, values and gradients (${backend})`, async (t) => {
+  Deno.test(`fused attendHeads matches the tensor-op attention, values and gradients (${backend})`, async (t) => {
     await initBackend(backend);
     if (!fusedAttentionActive()) {
       console.log("skipped: the fused kernel needs OpenBLAS (Debian: libopenblas0-pthread)");
@@ -127,9 +127,9 @@ for (const backend of ["cpu", "wasm"] as const) {
     const reference = (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) =>
       tf.transpose(attention(tf.transpose(x, perm), tf.transpose(y, perm), tf.transpose(z, perm)), perm);
     const lossOf = (f: typeof reference) => (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(f(x, y, z), w));
-    const fastGrads = tf.grads(lossOf(selfAttention))([q, k, v]);
+    const fastGrads = tf.grads(lossOf(attendHeads))([q, k, v]);
     const refGrads = tf.grads(lossOf(reference))([q, k, v]);
-    let worst = maxDiff(await selfAttention(q, k, v).data(), await reference(q, k, v).data());
+    let worst = maxDiff(await attendHeads(q, k, v).data(), await reference(q, k, v).data());
     for (let i = 0; i < 3; i++) worst = Math.max(worst, maxDiff(await fastGrads[i].data(), await refGrads[i].data()));
     console.log(`maxdiff fused vs tensor ops: ${worst.toExponential(2)}`);
     assert.ok(worst < 2e-5, `maxdiff ${worst}`);
@@ -137,7 +137,7 @@ for (const backend of ["cpu", "wasm"] as const) {
     // No leaks from the saved log-sum-exp or the kernel outputs.
     const before = tf.memory().numTensors;
     tf.tidy(() => {
-      tf.grads(lossOf(selfAttention))([q, k, v]);
+      tf.grads(lossOf(attendHeads))([q, k, v]);
     });
     assert.equal(tf.memory().numTensors, before, `tensors ${before} -> ${tf.memory().numTensors}`);
   });

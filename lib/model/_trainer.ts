@@ -1,0 +1,302 @@
+/**
+ * Machinery the TRM and DIS trainers share: the batch slots (TRM's rolling "carry"), the puzzle-row
+ * variable the tape differentiates, applying gradients, the step result and forward-pass counters.
+ *
+ * @module
+ */
+import { type Tensor, tf, type Variable } from "../backend/mod.ts";
+import type { PuzzleOptimizer, StepBatch, StepRates, WeightOptimizer } from "./batch.ts";
+import type { NamedArrays, RecursiveModel } from "./model.ts";
+import { globalNorm } from "../train/grad.ts";
+
+/** Options every trainer takes. */
+export interface TrainerOptions {
+  /** Slots per step, B. */
+  batchSize: number;
+  /** The loss is divided by this (TRM: the global batch size); default B. */
+  globalBatch?: number;
+  optimizer: WeightOptimizer;
+  /** Sign-SGD on the puzzle table; absent = the table stays fixed (and its gradient is not read back). */
+  puzzleOptimizer?: PuzzleOptimizer;
+  /**
+   * Optional gradient transform applied before the optimiser (e.g. global-norm clipping from lib/train).
+   * Runs inside tf.tidy; return new tensors or the same ones.
+   */
+  transformGrads?: (grads: Record<string, Tensor>) => Record<string, Tensor>;
+  /**
+   * Observer called in every step after the backward pass, before the optimisers: the gradients by stable
+   * name (the batch's puzzle rows as `puzzle_emb.batch_rows`, [B, D]) and the step's logits [B, L, V]
+   * (and TRM's halting logits [B]). The tensors are valid only during the call: clone what you keep.
+   */
+  onGradients?: (e: GradientEvent) => void;
+}
+
+/** What {@linkcode TrainerOptions.onGradients} sees. */
+export interface GradientEvent {
+  grads: Record<string, Tensor>;
+  logits: Tensor;
+  qHaltLogits?: Tensor;
+}
+
+/** Calls the gradient observer with stable names. */
+export function observeGradients(
+  opts: TrainerOptions,
+  model: RecursiveModel,
+  rows: PuzzleRows,
+  grads: Record<string, Tensor>,
+  logits: Tensor,
+  q?: Tensor,
+): void {
+  if (!opts.onGradients) return;
+  const named: Record<string, Tensor> = {};
+  for (const v of model.trainableVariables()) if (grads[v.name]) named[model.stableName(v)] = grads[v.name];
+  if (grads[rows.variable.name]) named["puzzle_emb.batch_rows"] = grads[rows.variable.name];
+  opts.onGradients({ grads: named, logits, qHaltLogits: q });
+}
+
+/** Host-side per-slot state: the sample each slot works on and its progress. */
+export class Slots {
+  readonly inputs: Int32Array;
+  readonly labels: Int32Array;
+  readonly puzzleIds: Int32Array;
+  readonly sampleIds: Int32Array;
+  /** Supervision steps run on the current sample. */
+  readonly steps: Int32Array;
+  /** 1 = the slot's sample is done and the next step takes a fresh one (all start halted, as TRM's carry). */
+  readonly halted: Uint8Array;
+
+  constructor(readonly batch: number, readonly seqLen: number) {
+    this.inputs = new Int32Array(batch * seqLen);
+    this.labels = new Int32Array(batch * seqLen);
+    this.puzzleIds = new Int32Array(batch);
+    this.sampleIds = new Int32Array(batch).fill(-1);
+    this.steps = new Int32Array(batch);
+    this.halted = new Uint8Array(batch).fill(1);
+  }
+
+  /** Copies row b of the batch into slot b and resets its step counter. */
+  take(b: number, src: StepBatch): void {
+    const l = this.seqLen;
+    this.inputs.set(src.inputs.subarray(b * l, (b + 1) * l), b * l);
+    this.labels.set(src.labels.subarray(b * l, (b + 1) * l), b * l);
+    this.puzzleIds[b] = src.puzzleIds[b];
+    this.sampleIds[b] = src.sampleIds ? src.sampleIds[b] : -1;
+    this.steps[b] = 0;
+  }
+
+  toArrays(prefix: string): NamedArrays {
+    const b = this.batch;
+    const l = this.seqLen;
+    return {
+      [`${prefix}inputs`]: { shape: [b, l], data: Float32Array.from(this.inputs) },
+      [`${prefix}labels`]: { shape: [b, l], data: Float32Array.from(this.labels) },
+      [`${prefix}puzzle_ids`]: { shape: [b], data: Float32Array.from(this.puzzleIds) },
+      [`${prefix}sample_ids`]: { shape: [b], data: Float32Array.from(this.sampleIds) },
+      [`${prefix}steps`]: { shape: [b], data: Float32Array.from(this.steps) },
+      [`${prefix}halted`]: { shape: [b], data: Float32Array.from(this.halted) },
+    };
+  }
+
+  fromArrays(a: NamedArrays, prefix: string): void {
+    const get = (k: string, n: number) => {
+      const e = a[prefix + k];
+      if (!e || e.data.length !== n) {
+        throw new RangeError(`Cannot restore trainer state: "${prefix + k}" is missing or does not hold ${n} values`);
+      }
+      return e.data;
+    };
+    const n = this.batch * this.seqLen;
+    // Everything is checked before anything is overwritten, so a bad state leaves the slots as they were.
+    const parts = [
+      [this.inputs, get("inputs", n)],
+      [this.labels, get("labels", n)],
+      [this.puzzleIds, get("puzzle_ids", this.batch)],
+      [this.sampleIds, get("sample_ids", this.batch)],
+      [this.steps, get("steps", this.batch)],
+      [this.halted, get("halted", this.batch)],
+    ] as const;
+    for (const [dst, src] of parts) dst.set(src);
+  }
+}
+
+/** Network-application counters (per sample = per slot and step), for results.json. */
+export interface ForwardPassStats {
+  /** Optimiser steps taken. */
+  optimizerSteps: number;
+  /** Network applications summed over slots and steps. */
+  netCalls: number;
+  /** Of those, under gradient. */
+  netCallsWithGrad: number;
+  /** Samples that finished (halted) during training. */
+  samplesCompleted: number;
+  /** Network applications spent on the finished samples. */
+  netCallsOfCompleted: number;
+  /** netCallsOfCompleted / samplesCompleted (0 before any finished). */
+  meanPerCompletedSample: number;
+}
+
+/**
+ * Adds one optimiser step to the counters: every slot ran `perStep` network applications, `withGrad` of
+ * them under gradient; the slots that halted finished a sample of `steps` supervision steps.
+ */
+export function countStep(stats: ForwardPassStats, slots: Slots, perStep: number, withGrad: number): void {
+  stats.optimizerSteps += 1;
+  stats.netCalls += slots.batch * perStep;
+  stats.netCallsWithGrad += slots.batch * withGrad;
+  for (let i = 0; i < slots.batch; i++) {
+    if (!slots.halted[i]) continue;
+    stats.samplesCompleted += 1;
+    stats.netCallsOfCompleted += slots.steps[i] * perStep;
+  }
+  stats.meanPerCompletedSample = stats.samplesCompleted > 0 ? stats.netCallsOfCompleted / stats.samplesCompleted : 0;
+}
+
+/** The counters as a checkpoint array (float32 holds them exactly up to 2^24). */
+export function forwardStatsArray(s: ForwardPassStats): NamedArrays[string] {
+  return {
+    shape: [5],
+    data: Float32Array.from([
+      s.optimizerSteps,
+      s.netCalls,
+      s.netCallsWithGrad,
+      s.samplesCompleted,
+      s.netCallsOfCompleted,
+    ]),
+  };
+}
+
+/** Counters from {@linkcode forwardStatsArray}'s array; fresh ones when absent. */
+export function forwardStatsFrom(e: NamedArrays[string] | undefined): ForwardPassStats {
+  if (!e || e.data.length !== 5) return emptyForwardStats();
+  const f = e.data;
+  return {
+    optimizerSteps: f[0],
+    netCalls: f[1],
+    netCallsWithGrad: f[2],
+    samplesCompleted: f[3],
+    netCallsOfCompleted: f[4],
+    meanPerCompletedSample: f[3] > 0 ? f[4] / f[3] : 0,
+  };
+}
+
+export function emptyForwardStats(): ForwardPassStats {
+  return {
+    optimizerSteps: 0,
+    netCalls: 0,
+    netCallsWithGrad: 0,
+    samplesCompleted: 0,
+    netCallsOfCompleted: 0,
+    meanPerCompletedSample: 0,
+  };
+}
+
+/**
+ * One optimiser step's numbers, still on the device: a [k] tensor of raw sums. `read()` fetches them
+ * (one readback), normalises as TRM logs them, and disposes the tensor.
+ */
+export class StepResult {
+  #stats: Tensor;
+  #done = false;
+  constructor(stats: Tensor, readonly names: readonly string[], readonly normalise: (raw: number[]) => number[]) {
+    this.#stats = stats;
+  }
+
+  /** The raw sums tensor [k]; index 0 is the objective that was differentiated (non-finite = diverged). */
+  get stats(): Tensor {
+    return this.#stats;
+  }
+
+  /** Reads and disposes: loss terms per global batch, accuracies per finished sample. */
+  async read(): Promise<Record<string, number>> {
+    if (this.#done) throw new Error("Cannot read a step result twice: it was already read or disposed");
+    const raw = Array.from(await this.#stats.data());
+    this.dispose();
+    const vals = this.normalise(raw);
+    return Object.fromEntries(this.names.map((n, i) => [n, vals[i]]));
+  }
+
+  dispose(): void {
+    this.#done = true;
+    this.#stats.dispose();
+  }
+}
+
+/** The puzzle rows of a batch as a variable the gradient tape can differentiate, [B, D]. */
+export class PuzzleRows {
+  readonly variable: Variable;
+  constructor(private model: RecursiveModel, batch: number) {
+    const initial = tf.zeros([batch, model.config.hidden]);
+    this.variable = tf.variable(initial, true, `${model.scope}puzzle_emb.batch_rows.${PuzzleRows.#counter++}`);
+    initial.dispose();
+  }
+  static #counter = 0;
+
+  load(ids: Int32Array): void {
+    const rows = this.model.puzzleRows(ids);
+    tf.tidy(() => this.variable.assign(tf.tensor2d(rows, [ids.length, this.model.config.hidden])));
+  }
+
+  dispose(): void {
+    this.variable.dispose();
+  }
+}
+
+/**
+ * Applies a step's gradients: the optional transform, the weight optimiser, then sign-SGD on the puzzle
+ * rows (one readback of [B, D]). Disposes every gradient. Returns the global L2 norm of the weight
+ * gradients (before the transform) as a scalar tensor the caller owns.
+ */
+export async function applyGradients(
+  grads: Record<string, Tensor>,
+  rows: PuzzleRows,
+  ids: Int32Array,
+  opts: TrainerOptions,
+  rates: StepRates,
+): Promise<Tensor> {
+  const rowName = rows.variable.name;
+  const rowGrad = grads[rowName];
+  const weightGrads: Record<string, Tensor> = {};
+  for (const [k, g] of Object.entries(grads)) if (k !== rowName) weightGrads[k] = g;
+  const norm = globalNorm(weightGrads);
+  if (opts.transformGrads) {
+    const transformed = tf.tidy(() => opts.transformGrads!(weightGrads));
+    opts.optimizer.apply(transformed, rates.lr);
+    for (const g of Object.values(transformed)) g.dispose();
+  } else {
+    opts.optimizer.apply(weightGrads, rates.lr);
+  }
+  for (const g of Object.values(weightGrads)) g.dispose();
+  if (rowGrad) {
+    if (opts.puzzleOptimizer) {
+      const data = (await rowGrad.data()) as Float32Array;
+      opts.puzzleOptimizer.apply(ids, data, rates.puzzleLr);
+    }
+    rowGrad.dispose();
+  }
+  return norm;
+}
+
+/** y, z where the slot is fresh: y_init / z_init, else the carried state. Returns new tensors. */
+export function resetStates(
+  model: RecursiveModel,
+  y: Tensor,
+  z: Tensor,
+  fresh: Uint8Array,
+): { y: Tensor; z: Tensor } {
+  return tf.tidy(() => {
+    const b = fresh.length;
+    const mask = tf.cast(tf.tensor3d(Int32Array.from(fresh), [b, 1, 1], "int32"), "bool"); // [B, 1, 1]
+    const init = model.initialState(b);
+    return { y: tf.where(mask, init.y, y), z: tf.where(mask, init.z, z) }; // [B, S, D] each
+  });
+}
+
+/** A tensor from a saved state entry, checking that it holds the expected number of values. */
+export function restoreTensor(a: NamedArrays, name: string, shape: number[], dtype: "float32" | "int32"): Tensor {
+  const e = a[name];
+  const n = shape.reduce((x, y) => x * y, 1);
+  if (!e || e.data.length !== n) {
+    throw new RangeError(`Cannot restore trainer state: "${name}" is missing or does not hold ${n} values`);
+  }
+  return dtype === "float32" ? tf.tensor(e.data, shape, "float32") : tf.tensor(Int32Array.from(e.data), shape, "int32");
+}

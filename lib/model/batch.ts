@@ -1,0 +1,56 @@
+/**
+ * What the model consumes: host-side batches of token sequences, and the interfaces of the optimisers the
+ * trainers drive (implemented in lib/train/optimizers.ts).
+ *
+ * @module
+ */
+import type { Tensor } from "../backend/mod.ts";
+import type { Batch as SampledBatch } from "../data/mod.ts";
+
+/**
+ * B samples of length L, row-major. Labels use IGNORE_LABEL (-100) for unsupervised positions (TRM's
+ * data maps label PAD to -100); inputs never do.
+ */
+export type StepBatch = Pick<SampledBatch, "inputs" | "labels" | "puzzleIds"> & {
+  /** int32 [B] optional example ids, carried with the sample for bookkeeping (-1 when absent). */
+  sampleIds?: Int32Array;
+};
+
+/** A stream of training batches, each with exactly the trainer's batch size. */
+export interface BatchSource {
+  next(): StepBatch;
+}
+
+/** The weight optimiser (lib/train `ParamOptimizer`): grads keyed by tfjs `Variable.name`. */
+export interface WeightOptimizer {
+  apply(grads: Record<string, Tensor>, lr: number): void;
+}
+
+/** The puzzle-embedding optimiser (lib/train `SparseSignSGD`), updating the host table in place. */
+export interface PuzzleOptimizer {
+  apply(ids: Int32Array, grad: Float32Array, lr: number): void;
+}
+
+/** Learning rates of one optimiser step. */
+export interface StepRates {
+  lr: number;
+  /** Learning rate of the puzzle-embedding sign-SGD; ignored without a puzzle optimiser. */
+  puzzleLr: number;
+}
+
+/** Checks a batch against the expected batch size and length; the error names the field. */
+export function checkBatch(b: StepBatch, batchSize: number, seqLen: number, what = "batch"): void {
+  const want = batchSize * seqLen;
+  if (b.inputs.length !== want) {
+    throw new RangeError(`Cannot use ${what}: inputs has ${b.inputs.length} tokens, expected ${batchSize} x ${seqLen}`);
+  }
+  if (b.labels.length !== want) {
+    throw new RangeError(`Cannot use ${what}: labels has ${b.labels.length} tokens, expected ${batchSize} x ${seqLen}`);
+  }
+  if (b.puzzleIds.length !== batchSize) {
+    throw new RangeError(`Cannot use ${what}: puzzleIds has ${b.puzzleIds.length} entries, expected ${batchSize}`);
+  }
+  if (b.sampleIds && b.sampleIds.length !== batchSize) {
+    throw new RangeError(`Cannot use ${what}: sampleIds has ${b.sampleIds.length} entries, expected ${batchSize}`);
+  }
+}

@@ -1,0 +1,237 @@
+import assert from "node:assert/strict";
+import { initBackend } from "../backend/mod.ts";
+import { Rng, stream } from "../random/mod.ts";
+import { createOptimizer, SparseSignSGD } from "../train/mod.ts";
+import {
+  backboneFor,
+  type BatchSource,
+  type DisConfig,
+  DisTrainer,
+  type MethodConfig,
+  type NamedArrays,
+  RecursiveModel,
+  rngExploration,
+  type StepBatch,
+  type TrmConfig,
+  TrmTrainer,
+} from "./mod.ts";
+
+await initBackend("cpu");
+
+const B = 3;
+const L = 5;
+
+/** Batches whose rows carry their (batch, row) in sampleIds = 10 * batch + row. */
+class Numbered implements BatchSource {
+  taken = 0;
+  constructor(private rng = Rng.fromSeed(4)) {}
+  next(): StepBatch {
+    const t = this.taken++;
+    const inputs = new Int32Array(B * L).map(() => 1 + this.rng.int(2));
+    const labels = inputs.map((v, i) => (i % 3 === 0 ? 3 - v : v));
+    return {
+      inputs,
+      labels,
+      puzzleIds: Int32Array.from([0, 1, 1]),
+      sampleIds: Int32Array.from({ length: B }, (_, r) => 10 * t + r),
+    };
+  }
+}
+
+const TRM: TrmConfig = {
+  method: "trm",
+  nSup: 3,
+  hCycles: 2,
+  lCycles: 1,
+  haltExplorationProb: 0.3,
+  qLossWeight: 0.5,
+  loss: "stablemax",
+};
+const DIS: DisConfig = {
+  method: "dis",
+  nSup: 3,
+  hCycles: 1,
+  lCycles: 2,
+  targets: "reveal",
+  stepWeights: "linear",
+  autoregressive: true,
+  loss: "stablemax",
+};
+
+interface Run {
+  model: RecursiveModel;
+  trainer: TrmTrainer | DisTrainer;
+  optimizer: ReturnType<typeof createOptimizer>;
+  rng: Rng;
+}
+
+function build(method: MethodConfig, scope: string, rngState?: ReturnType<Rng["state"]>): Run {
+  const backbone = backboneFor(
+    { hidden: 8, heads: 2, layers: 1, expansion: 4, mlpMultiple: 8, puzzleEmbLen: 1 },
+    { vocabSize: 3, seqLen: L, numPuzzleIds: 2 },
+    method,
+  );
+  const model = new RecursiveModel(backbone, { rng: stream(7, "init"), scope });
+  const optimizer = createOptimizer("adamw", model.trainableVariables(), { beta1: 0.9, beta2: 0.95, weightDecay: 0.1 });
+  const puzzleOptimizer = new SparseSignSGD(model.puzzleTable, 8, { weightDecay: 0.1 });
+  const rng = rngState ? Rng.fromState(rngState) : stream(7, method.method === "trm" ? "halting" : "targets");
+  const base = { batchSize: B, optimizer, puzzleOptimizer };
+  const trainer = method.method === "trm"
+    ? new TrmTrainer(model, method, { ...base, exploration: rngExploration(rng) })
+    : new DisTrainer(model, method, { ...base, rng });
+  return { model, trainer, optimizer, rng };
+}
+
+function dispose(r: Run): void {
+  r.trainer.dispose();
+  r.optimizer.dispose();
+  r.model.dispose();
+}
+
+for (const method of [TRM, DIS]) {
+  Deno.test(`${method.method}: a run stopped and resumed from its state ends with the same bytes`, async () => {
+    const rates = { lr: 3e-3, puzzleLr: 1e-2 };
+    const straight = build(method, `resume.${method.method}.`);
+    const src = new Numbered();
+    for (let i = 0; i < 7; i++) (await straight.trainer.step(src, rates)).dispose();
+    const want = await straight.model.getWeights();
+    const wantCarry = await straight.trainer.getState();
+    dispose(straight);
+
+    const first = build(method, `resume.${method.method}.`);
+    const src2 = new Numbered();
+    for (let i = 0; i < 2; i++) (await first.trainer.step(src2, rates)).dispose();
+    const saved = {
+      weights: await first.model.getWeights(),
+      optim: await first.optimizer.getState(),
+      carry: await first.trainer.getState(),
+      rng: first.rng.state(),
+      source: { taken: src2.taken, rng: (src2 as unknown as { rng: Rng }).rng.state() },
+    };
+    dispose(first);
+
+    const second = build(method, `resume.${method.method}.`, saved.rng);
+    second.model.setWeights(saved.weights);
+    second.optimizer.setState(saved.optim);
+    second.trainer.setState(saved.carry);
+    const src3 = new Numbered(Rng.fromState(saved.source.rng));
+    src3.taken = saved.source.taken;
+    for (let i = 0; i < 5; i++) (await second.trainer.step(src3, rates)).dispose();
+    const got = await second.model.getWeights();
+    const gotCarry = await second.trainer.getState();
+    dispose(second);
+    for (const k of Object.keys(want)) assert.deepEqual(got[k].data, want[k].data, k);
+    const same = (a: NamedArrays, b: NamedArrays) =>
+      Object.keys(a).every((k) => a[k].data.every((v, i) => v === b[k].data[i]));
+    assert.ok(same(gotCarry, wantCarry), "carry after resume");
+  });
+}
+
+Deno.test("TRM's rolling carry: halted slots take the new batch's row, running slots keep theirs", async () => {
+  const r = build({ ...TRM, haltExplorationProb: 0 }, "carry.trm.");
+  const src = new Numbered();
+  const rates = { lr: 0, puzzleLr: 0 };
+  (await r.trainer.step(src, rates)).dispose();
+  assert.deepEqual(Array.from(r.trainer.slots.sampleIds), [0, 1, 2]);
+  // The Q head starts at bias -5: nothing halts before N_sup = 3, so batches 1 and 2 are discarded.
+  (await r.trainer.step(src, rates)).dispose();
+  (await r.trainer.step(src, rates)).dispose();
+  assert.deepEqual(Array.from(r.trainer.slots.sampleIds), [0, 1, 2]);
+  assert.deepEqual(Array.from(r.trainer.slots.halted), [1, 1, 1]);
+  (await r.trainer.step(src, rates)).dispose();
+  assert.deepEqual(Array.from(r.trainer.slots.sampleIds), [30, 31, 32]);
+  assert.equal(src.taken, 4);
+  const f = r.trainer.forwardPasses;
+  assert.equal(f.samplesCompleted, 3);
+  assert.equal(f.meanPerCompletedSample, 3 * 2 * 2); // N_sup * T * (n + 1)
+  assert.equal(f.netCallsWithGrad, 4 * B * 2);
+  dispose(r);
+});
+
+Deno.test("TRM halts a slot whose halting logit is positive, unless exploration asks for more steps", async () => {
+  const r = build(TRM, "halt.trm.");
+  const w = await r.model.getWeights();
+  w["q_head.bias"].data.set([5, 0]); // every halting logit is 5 > 0
+  r.model.setWeights(w);
+  let calls = 0;
+  const trainer = new TrmTrainer(r.model, TRM, {
+    batchSize: B,
+    optimizer: { apply() {} },
+    exploration: {
+      draw: (b, nSup) => {
+        calls++;
+        assert.deepEqual([b, nSup], [B, 3]);
+        // slot 0 explores with a minimum of 3 steps, slot 1 explores with 2, slot 2 does not explore
+        return { u: Float64Array.from([0.1, 0.2, 0.9]), k: Int32Array.from([3, 2, 3]) };
+      },
+    },
+  });
+  const src = new Numbered();
+  (await trainer.step(src, { lr: 0, puzzleLr: 0 })).dispose();
+  assert.deepEqual(Array.from(trainer.slots.halted), [0, 0, 1]);
+  (await trainer.step(src, { lr: 0, puzzleLr: 0 })).dispose();
+  assert.deepEqual(Array.from(trainer.slots.halted), [0, 1, 1]);
+  assert.deepEqual(Array.from(trainer.slots.sampleIds), [0, 1, 12]);
+  assert.equal(calls, 2);
+  trainer.dispose();
+  dispose(r);
+});
+
+Deno.test("DIS: every-step fetching discards batches while samples run; when-needed fetches only to refill", async () => {
+  for (const [fetch, taken] of [["every-step", 7], ["when-needed", 3]] as const) {
+    const r = build(DIS, `fetch.${fetch}.`);
+    const trainer = new DisTrainer(r.model, DIS, { batchSize: B, optimizer: { apply() {} }, rng: r.rng, fetch });
+    const src = new Numbered();
+    const rates = { lr: 0, puzzleLr: 0 };
+    for (let i = 0; i < 7; i++) (await trainer.step(src, rates)).dispose();
+    assert.equal(src.taken, taken, fetch);
+    assert.deepEqual(Array.from(trainer.slots.steps), [1, 1, 1]);
+    assert.equal(trainer.forwardPasses.meanPerCompletedSample, 3 * 3); // N_sup = 3 steps of T(n+1) = 3
+    trainer.dispose();
+    dispose(r);
+  }
+});
+
+Deno.test("DIS forward passes: 18 per sample with N_sup=6, T=1, n=2", async () => {
+  const method: DisConfig = { ...DIS, nSup: 6 };
+  const r = build(method, "fp.dis.");
+  const src = new Numbered();
+  for (let i = 0; i < 6; i++) (await r.trainer.step(src, { lr: 0, puzzleLr: 0 })).dispose();
+  assert.equal(r.trainer.forwardPasses.meanPerCompletedSample, 18);
+  assert.equal(r.trainer.forwardPasses.samplesCompleted, B);
+  dispose(r);
+});
+
+Deno.test("trainers refuse a batch of the wrong size, naming the field", async () => {
+  const r = build(DIS, "bad.dis.");
+  const bad = {
+    next: () => ({ inputs: new Int32Array(4), labels: new Int32Array(B * L), puzzleIds: new Int32Array(B) }),
+  };
+  await assert.rejects(
+    () => r.trainer.step(bad, { lr: 0, puzzleLr: 0 }),
+    /Cannot use DIS training batch: inputs has 4 tokens, expected 3 x 5/,
+  );
+  dispose(r);
+});
+
+Deno.test("DIS: both fetch modes train the same samples identically until they finish (rows re-read every step)", async () => {
+  const weights: Record<string, NamedArrays> = {};
+  for (const fetch of ["every-step", "when-needed"] as const) {
+    const r = build(DIS, `same.${fetch}.`);
+    const trainer = new DisTrainer(r.model, DIS, {
+      batchSize: B,
+      optimizer: r.optimizer,
+      puzzleOptimizer: new SparseSignSGD(r.model.puzzleTable, 8, { weightDecay: 0.1 }),
+      rng: stream(7, "targets"),
+      fetch,
+    });
+    const src = new Numbered();
+    for (let i = 0; i < DIS.nSup; i++) (await trainer.step(src, { lr: 3e-3, puzzleLr: 1e-2 })).dispose();
+    weights[fetch] = await r.model.getWeights();
+    trainer.dispose();
+    dispose(r);
+  }
+  for (const k of Object.keys(weights["every-step"])) {
+    assert.deepEqual(weights["when-needed"][k].data, weights["every-step"][k].data, k);
+  }
+});
