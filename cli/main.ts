@@ -7,13 +7,19 @@
 import { Command } from "commander";
 import denoJson from "../deno.json" with { type: "json" };
 import { runCli } from "./_common.ts";
+import * as analyze from "./analyze.ts";
 import * as data from "./data.ts";
+import * as evalCmd from "./eval.ts";
 import * as list from "./list.ts";
+import * as train from "./train.ts";
 
 /** The subcommands, in the order help lists them. */
 const COMMANDS: { makeCommand(): Command }[] = [
   data,
   list,
+  train,
+  evalCmd,
+  analyze,
 ];
 
 /** Builds the program with every subcommand. */

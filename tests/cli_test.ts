@@ -44,14 +44,21 @@ on Tiny Recursive Models).
 Run as \`deno task cli <command>\` or \`deno run -A mod.ts <command>\`.
 
 Options:
-  --version       print the version
-  --verbose       on a failure, also print the cause chain and stack traces
-  -h, --help      display help for command
+  --version                    print the version
+  --verbose                    on a failure, also print the cause chain and
+                               stack traces
+  -h, --help                   display help for command
 
 Commands:
-  data            build the N-Queens and ARC datasets, fetch the ARC data
-  list [options]  list the experiments and their profiles
-  help [command]  display help for command
+  data                         build the N-Queens and ARC datasets, fetch the
+                               ARC data
+  list [options]               list the experiments and their profiles
+  train [options] <config>     train TRM or DIS from a config into a run folder
+                               (resumable)
+  eval [options] <run>         evaluate the latest checkpoint of a run folder
+  analyze [options] <runs...>  policy-improvement diagnostics of trained runs
+                               (margins, dead compute, guided decoding)
+  help [command]               display help for command
 `;
 
 Deno.test("--help prints the commands to stdout and exits 0, also per command", async () => {

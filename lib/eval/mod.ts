@@ -35,3 +35,13 @@ export {
   type UnmatchedReason,
 } from "./arc.ts";
 export { NQueensAccumulator, type NQueensBatch, type NQueensGroupMetrics, type NQueensMetrics } from "./nqueens.ts";
+export {
+  type ArcEvalResult,
+  arcTestTasks,
+  type EvalData,
+  type EvalResult,
+  type EvalSummary,
+  evaluateModel,
+  type EvaluateOptions,
+  type NQueensEvalResult,
+} from "./run.ts";

@@ -3,6 +3,10 @@
  * evaluation, as its code does), without any gradient tape. The prediction is the argmax of the last
  * step; TRM also returns the last halting logits (its ARC vote ranks ties by them).
  *
+ * Guided decoding (paper section 3.2, eq. 16) reads step s out as the argmax of pi_w, proportional to
+ * pi_hat^(1-w) * pi_plus^w, where pi_hat is the LM-head policy of y at the start of step s and pi_plus
+ * the one at its end.
+ *
  * Legend: B = batch, L = sequence, S = P + L, D = width, V = vocabulary, y = answer state, z = latent.
  *
  * @module
@@ -26,6 +30,15 @@ export interface PredictOptions {
   hooks?: RecursionHooks;
   /** Also return the argmax prediction of every supervision step. */
   keepSteps?: boolean;
+  /**
+   * Guided decoding with weight `w` (finite; w > 1 extrapolates, as classifier-free guidance does): every
+   * step's prediction is `argmax((1 - w) * l_u + w * l_c)`, l_u = logits of y at the step's start and l_c
+   * at its end. The log-softmax normalisers are constants per position, so this is the argmax of
+   * pi_w = softmax((1 - w) log pi_hat + w log pi_plus). With DIS's autoregressive input the guided
+   * prediction is the next step's input; otherwise guidance changes only the readout. w = 1 reproduces
+   * ordinary inference bit for bit (0 * l_u + 1 * l_c is l_c exactly).
+   */
+  guidance?: { w: number };
 }
 
 /** The result of {@linkcode predict}. */
@@ -60,6 +73,10 @@ export async function predict(
   if (input.inputs.length !== b * l) {
     throw new RangeError(`Cannot predict: inputs has ${input.inputs.length} tokens, expected ${b} x ${l}`);
   }
+  const w = opts.guidance?.w;
+  if (w !== undefined && !Number.isFinite(w)) {
+    throw new RangeError(`Cannot predict with guidance: w must be a finite number, got ${w}`);
+  }
   const isDis = method.method === "dis";
   const rows = tf.tensor2d(model.puzzleRows(input.puzzleIds), [b, model.config.hidden]);
   const x0 = tf.tensor2d(input.inputs, [b, l], "int32");
@@ -69,11 +86,13 @@ export async function predict(
   const xFixed = isDis ? undefined : tf.tidy(() => model.inputEmbedding(x0, rows));
   const stepPredTensors: Tensor[] = [];
   let last: { pred: Tensor; q?: Tensor } | undefined;
+  let start: Tensor | undefined;
   try {
     for (let s = 1; s <= method.nSup; s++) {
       const stepT = isDis ? tf.tensor1d(new Int32Array(b).fill(s), "int32") : undefined;
       const x = xFixed ?? tf.tidy(() => model.inputEmbedding(tokens, rows, stepT));
       const hook = opts.hooks?.onYUpdate;
+      start = w === undefined ? undefined : tf.tidy(() => model.lmLogits(y)); // [B, L, V]
       const next = cyclesNoGrad(
         model,
         x,
@@ -89,7 +108,12 @@ export async function predict(
       z.dispose();
       y = next.y;
       z = next.z;
-      const pred = tf.tidy(() => tf.argMax(model.lmLogits(y), -1)); // [B, L]
+      const pred = tf.tidy(() => {
+        const lc = model.lmLogits(y); // [B, L, V]
+        return tf.argMax(start ? tf.add(tf.mul(start, 1 - w!), tf.mul(lc, w!)) : lc, -1); // [B, L]
+      });
+      start?.dispose();
+      start = undefined;
       if (opts.keepSteps) stepPredTensors.push(pred.clone());
       if (s === method.nSup) {
         last = { pred, q: isDis ? undefined : tf.tidy(() => model.qHaltLogits(y)) };
@@ -111,6 +135,6 @@ export async function predict(
     }
     return out;
   } finally {
-    for (const t of [rows, x0, y, z, tokens, xFixed, last?.pred, last?.q, ...stepPredTensors]) t?.dispose();
+    for (const t of [rows, x0, y, z, tokens, xFixed, start, last?.pred, last?.q, ...stepPredTensors]) t?.dispose();
   }
 }

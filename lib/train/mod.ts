@@ -1,7 +1,9 @@
 /**
  * Training: the losses (stablemax / softmax cross-entropy, halting BCE), optimisers (adam-atan2,
  * lucidrains' adam-atan2, AdamW, sparse sign-SGD), the warmup + cosine learning-rate schedule, the
- * weight EMA, gradient clipping and the non-finite check, safetensors files, and resumable checkpoints.
+ * weight EMA, gradient clipping and the non-finite check, safetensors files, resumable checkpoints, the
+ * training-run config (config.ts), the training loop (`runTraining`, loop.ts) and run folders
+ * (`openTrainedRun`, `evaluateRun`, run_dir.ts; layout and keys in docs/training.md).
  *
  * @example
  * ```ts
@@ -56,3 +58,42 @@ export {
   type SavedCheckpoint,
 } from "./checkpoint.ts";
 export * from "./losses.ts";
+export {
+  type ArcDataConfig,
+  backboneConfig,
+  type DataConfig,
+  type EvalSection,
+  type LoadedTrainConfig,
+  loadTrainConfig,
+  methodConfig,
+  type ModelSection,
+  type NQueensDataConfig,
+  parseTrainConfig,
+  resolveTrainConfig,
+  totalSteps,
+  type TrainConfig,
+  type TrainConfigInput,
+  trainConfigSchema,
+  type TrainSection,
+} from "./config.ts";
+export {
+  asFloatArrays,
+  buildModel,
+  type BuiltModel,
+  evalData,
+  evaluateRun,
+  type EvaluateRunOptions,
+  loadRunData,
+  type OpenRunOptions,
+  openTrainedRun,
+  PUZZLE_TABLE,
+  RUN_FILES,
+  type RunData,
+  type RunEvaluation,
+  runReport,
+  runResults,
+  type RunSummary,
+  type TrainedRun,
+  writeRunOutputs,
+} from "./run_dir.ts";
+export { type EvalPoint, runTraining, type Throughput, type TrainOptions, type TrainOutcome } from "./loop.ts";

@@ -1,0 +1,95 @@
+/**
+ * `train CONFIG [--set k=v] [--out DIR] [--resume] [--backend NAME] [--seed N]`: trains TRM or DIS from
+ * a training-run YAML (docs/training.md) into a run folder, with progress on stderr (a bar on a
+ * terminal, periodic lines otherwise) and a summary on stdout. `--seed` is the same as `--set seed=N`.
+ *
+ * @module
+ */
+import { basename, join } from "node:path";
+import { Command, Option } from "commander";
+import { initBackend } from "../lib/backend/mod.ts";
+import { loadTrainConfig, runTraining, type TrainOutcome } from "../lib/train/mod.ts";
+import { backendOption, outOption, print, printErr, seedOption, setOption } from "./_common.ts";
+import { progressRouter } from "./eval.ts";
+
+function fmt(x: number | null | undefined, digits = 4): string {
+  return x === null || x === undefined ? "—" : Number.isInteger(x) ? String(x) : x.toFixed(digits);
+}
+
+function summaryLines(o: TrainOutcome, label: string): string[] {
+  const lines = [label];
+  const t = o.finalTrain;
+  if (t) {
+    lines.push(
+      `  final train window: loss ${fmt(t.loss)}, token accuracy ${fmt(t.accuracy)}, exact ${fmt(t.exact_accuracy)}`,
+    );
+  }
+  const e = o.finalEval;
+  if (e) {
+    const keys = e.kind === "nqueens"
+      ? ["exact", "valid", "ceiling", "accuracy"]
+      : ["pass@1", "pass@2", "pass@2_per_output", "pass@10"];
+    lines.push(`  final eval (${e.examples} examples): ${keys.map((k) => `${k} ${fmt(e.summary[k])}`).join(", ")}`);
+  }
+  const fp = (o.results.forward_passes ?? {}) as { per_sample_inference?: number };
+  lines.push(
+    `  forward passes per sample: ${fp.per_sample_inference} at inference, ` +
+      `${fmt(o.forwardPasses.meanPerCompletedSample, 1)} per finished training sample`,
+  );
+  const th = o.throughput;
+  lines.push(
+    `  throughput: ${fmt(th.samplesPerSecond, 1)} samples/s over ${th.steps} steps ` +
+      `(training ${th.trainSeconds.toFixed(1)} s, evaluation ${th.evalSeconds.toFixed(1)} s, ` +
+      `checkpoints ${th.checkpointSeconds.toFixed(1)} s, wall ${th.wallSeconds.toFixed(1)} s)`,
+  );
+  lines.push(`  run folder: ${o.runDir}`);
+  return lines;
+}
+
+/** The `train` command. */
+export function makeCommand(): Command {
+  return new Command("train")
+    .description("train TRM or DIS from a config into a run folder (resumable)")
+    .argument("<config>", "training-run YAML (keys: docs/training.md)")
+    .addOption(setOption())
+    .addOption(outOption(undefined, "run folder (default: runs/train/<config file name>)"))
+    .addOption(new Option("--resume", "continue the run in the folder from its latest checkpoint"))
+    .addOption(backendOption())
+    .addOption(seedOption())
+    .action(async (
+      configPath: string,
+      opts: { set: string[]; out?: string; resume?: boolean; backend: string; seed?: number },
+    ) => {
+      const overrides = [...opts.set, ...(opts.seed === undefined ? [] : [`seed=${opts.seed}`])];
+      const loaded = await loadTrainConfig(configPath, { overrides });
+      const out = opts.out ?? join("runs", "train", basename(configPath).replace(/\.ya?ml$/i, ""));
+      const backend = await initBackend(opts.backend as Parameters<typeof initBackend>[0]);
+      const cfg = loaded.config;
+      printErr(
+        `train: ${cfg.model.preset} on ${cfg.data.kind}, seed ${cfg.seed}, backend ${backend.name}` +
+          `${opts.resume ? ", resuming" : ""} -> ${out}`,
+      );
+      const progress = progressRouter();
+      let outcome: TrainOutcome;
+      try {
+        outcome = await runTraining(loaded, {
+          runDir: out,
+          resume: opts.resume,
+          backend,
+          command: ["train", ...Deno.args.slice(Deno.args.indexOf("train") + 1)],
+          onProgress: progress.update,
+        });
+      } finally {
+        progress.stop();
+      }
+      const method = outcome.results.method === "dis" ? "DIS" : "TRM";
+      const resumed = outcome.resumedFrom === null ? "" : ` (resumed from step ${outcome.resumedFrom})`;
+      for (
+        const line of summaryLines(
+          outcome,
+          `Trained ${method} (${cfg.model.preset}) on ${cfg.data.kind}: ${outcome.totalSteps} steps at batch ` +
+            `${cfg.train.batch_size}, seed ${cfg.seed}${resumed}`,
+        )
+      ) print(line);
+    });
+}

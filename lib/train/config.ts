@@ -1,0 +1,448 @@
+/**
+ * The training-run config: a YAML file validated against {@linkcode trainConfigSchema} (lib/config, so
+ * unknown keys and wrong types name the file and the key), then resolved against the lib/model preset it
+ * names. Every value the YAML leaves out comes from the preset (model shape, method, optimiser and
+ * schedule) or from the defaults below; the resolved config, with every value explicit, is what a run
+ * writes as `config.yaml` and hashes, so reading it back resolves to the same config and the same hash.
+ *
+ * ```yaml
+ * seed: 0
+ * data: { kind: nqueens, variant: paper }          # or { kind: arc, set: arc-agi-1, augmentations: 1000 }
+ * model: { preset: nqueens-dis-paper, hidden: 64, layers: 1 }
+ * train: { batch_size: 64, steps: 2000, lr: 1e-3, log_interval: 50, checkpoint_interval: 500 }
+ * eval: { batch_size: 200 }
+ * ```
+ *
+ * docs/training.md lists every key.
+ *
+ * @module
+ */
+import { stringify as stringifyYaml } from "yaml";
+import { ConfigError, configHash, loadConfig, parseConfigText, z } from "../config/mod.ts";
+import { ARC_SETS, type ArcSetName, type ArcSource, NQUEENS_VARIANTS, type NQueensVariant } from "../data/mod.ts";
+import {
+  type BackboneConfig,
+  backboneFor,
+  getPreset,
+  type MethodConfig,
+  type Preset,
+  validateModelConfig,
+} from "../model/mod.ts";
+import { OPTIMIZER_KINDS, type OptimizerKind } from "./optimizers.ts";
+
+const posInt = () => z.int().positive();
+const nonNegInt = () => z.int().nonnegative();
+const unit = () => z.number().min(0).max(1);
+
+const nqueensData = z.strictObject({
+  kind: z.literal("nqueens"),
+  /** `paper` (Q in 1..7, 7,200 train) or `released-code` (DIS's generator with dihedral copies). */
+  variant: z.enum(NQUEENS_VARIANTS).default("paper"),
+  /** Seed of the generated set; null = the run's seed. */
+  seed: nonNegInt().nullable().default(null),
+});
+
+const arcSubset = z.union([
+  z.strictObject({ tasks: posInt() }),
+  z.strictObject({ ids: z.array(z.string().min(1)).min(1) }),
+]);
+
+const arcData = z.strictObject({
+  kind: z.literal("arc"),
+  set: z.enum(Object.keys(ARC_SETS) as [ArcSetName, ...ArcSetName[]]).default("arc-agi-1"),
+  /** Augmentations per task (TRM: 1000). */
+  augmentations: nonNegInt().default(1000),
+  /** Folder holding the ARC data; null = $TRM_DIS_DATA_DIR, else the fetch cache. */
+  data_dir: z.string().min(1).nullable().default(null),
+  source: z.enum(["dirs", "kaggle"]).default("dirs"),
+  /** Keep only some tasks (small profiles): the first N of each subset by id, or the listed ids. */
+  subset: arcSubset.nullable().default(null),
+  /** Seed of the augmentation index; null = the run's seed. */
+  seed: nonNegInt().nullable().default(null),
+});
+
+const modelSection = z.strictObject({
+  /** A lib/model preset (`getPreset`): backbone size, method, and the training settings below default to it. */
+  preset: z.string().min(1),
+  hidden: posInt().optional(),
+  heads: posInt().optional(),
+  layers: posInt().optional(),
+  expansion: z.number().positive().optional(),
+  mlp_multiple: posInt().optional(),
+  puzzle_emb_len: posInt().optional(),
+  n_sup: posInt().optional(),
+  h_cycles: posInt().optional(),
+  l_cycles: posInt().optional(),
+  loss: z.enum(["stablemax", "softmax"]).optional(),
+  /** TRM only. */
+  halt_exploration_prob: unit().optional(),
+  q_loss_weight: z.number().nonnegative().optional(),
+  /** DIS only. */
+  targets: z.enum(["reveal", "mask", "replace"]).optional(),
+  step_weights: z.enum(["uniform", "linear"]).optional(),
+  autoregressive: z.boolean().optional(),
+});
+
+const trainSection = z.strictObject({
+  batch_size: posInt().optional(),
+  /** Optimiser steps; give this or `epochs` (TRM's total_steps formula). */
+  steps: posInt().nullable().optional(),
+  epochs: z.number().positive().nullable().optional(),
+  optimizer: z.enum(OPTIMIZER_KINDS as [OptimizerKind, ...OptimizerKind[]]).optional(),
+  lr: z.number().nonnegative().optional(),
+  warmup_steps: nonNegInt().optional(),
+  lr_min_ratio: unit().optional(),
+  weight_decay: z.number().nonnegative().optional(),
+  beta1: z.number().min(0).lt(1).optional(),
+  beta2: z.number().min(0).lt(1).optional(),
+  puzzle_emb_lr: z.number().nonnegative().optional(),
+  puzzle_emb_weight_decay: z.number().nonnegative().optional(),
+  ema: z.boolean().optional(),
+  ema_rate: z.number().min(0).lt(1).optional(),
+  /** Global-norm gradient clipping; null = off (TRM and DIS do not clip). */
+  grad_clip: z.number().positive().nullable().default(null),
+  log_interval: posInt().default(10),
+  /** Evaluate every this many steps (0 = only at the end, when `eval.at_end`). */
+  eval_interval: nonNegInt().default(0),
+  /** Checkpoint every this many steps (0 = only at the end); the last step is always checkpointed. */
+  checkpoint_interval: nonNegInt().default(1000),
+  keep_checkpoints: posInt().default(2),
+  /** DIS only: when a loader batch is taken (lib/model DisTrainerOptions.fetch). */
+  dis_fetch: z.enum(["every-step", "when-needed"]).optional(),
+});
+
+const evalSection = z.strictObject({
+  batch_size: posInt().default(256),
+  /** Evaluate only the first N examples of the split (quick profiles); null = all. */
+  max_examples: posInt().nullable().default(null),
+  /** Evaluate the final weights when training ends. */
+  at_end: z.boolean().default(true),
+});
+
+/**
+ * The schema of a training-run YAML before resolution. Experiments can embed it in their own schemas.
+ *
+ * @example
+ * ```ts
+ * import { trainConfigSchema } from "./config.ts";
+ * trainConfigSchema.parse({ data: { kind: "nqueens" }, model: { preset: "nqueens-dis-paper" } }).seed; // 0
+ * ```
+ */
+export const trainConfigSchema = z.strictObject({
+  /** Master seed: model init, halting exploration, DIS target paths and the sampler derive from it. */
+  seed: nonNegInt().default(0),
+  data: z.discriminatedUnion("kind", [nqueensData, arcData]),
+  model: modelSection,
+  train: trainSection.prefault({}),
+  eval: evalSection.prefault({}),
+});
+
+/** A training-run config as written, before resolution. */
+export type TrainConfigInput = z.input<typeof trainConfigSchema>;
+/** N-Queens data settings. */
+export type NQueensDataConfig = z.output<typeof nqueensData>;
+/** ARC data settings. */
+export type ArcDataConfig = z.output<typeof arcData>;
+export type DataConfig = NQueensDataConfig | ArcDataConfig;
+
+/** The model section after resolution: every backbone and method field explicit. */
+export interface ModelSection {
+  preset: string;
+  hidden: number;
+  heads: number;
+  layers: number;
+  expansion: number;
+  mlp_multiple: number;
+  puzzle_emb_len: number;
+  n_sup: number;
+  h_cycles: number;
+  l_cycles: number;
+  loss: "stablemax" | "softmax";
+  halt_exploration_prob?: number;
+  q_loss_weight?: number;
+  targets?: "reveal" | "mask" | "replace";
+  step_weights?: "uniform" | "linear";
+  autoregressive?: boolean;
+}
+
+/** The train section after resolution: exactly one of `steps` and `epochs` is non-null. */
+export interface TrainSection {
+  batch_size: number;
+  steps: number | null;
+  epochs: number | null;
+  optimizer: OptimizerKind;
+  lr: number;
+  warmup_steps: number;
+  lr_min_ratio: number;
+  weight_decay: number;
+  beta1: number;
+  beta2: number;
+  puzzle_emb_lr: number;
+  puzzle_emb_weight_decay: number;
+  ema: boolean;
+  ema_rate: number;
+  grad_clip: number | null;
+  log_interval: number;
+  eval_interval: number;
+  checkpoint_interval: number;
+  keep_checkpoints: number;
+  /** DIS only (absent for TRM). */
+  dis_fetch?: "every-step" | "when-needed";
+}
+
+/** Evaluation settings. */
+export type EvalSection = z.output<typeof evalSection>;
+
+/** A resolved training-run config. */
+export interface TrainConfig {
+  seed: number;
+  data: DataConfig;
+  model: ModelSection;
+  train: TrainSection;
+  eval: EvalSection;
+}
+
+/** A resolved config with the text and hash a run folder records. */
+export interface LoadedTrainConfig {
+  config: TrainConfig;
+  /** The resolved config as YAML with sorted keys: what `config.yaml` holds. */
+  resolvedYaml: string;
+  /** SHA-256 of the resolved config's canonical JSON; checkpoints carry it. */
+  hash: string;
+  /** Where the config came from (a file name), for messages. */
+  source: string;
+}
+
+const TRM_ONLY = ["halt_exploration_prob", "q_loss_weight"] as const;
+const DIS_ONLY = ["targets", "step_weights", "autoregressive"] as const;
+
+function fail(source: string, text: string): never {
+  throw new ConfigError(`Cannot load config "${source}": ${text}`);
+}
+
+/**
+ * Resolves a validated config against its preset: fills every omitted model, method and training value,
+ * checks the model shape (heads divide hidden, ...) and refuses method keys the preset's method does not
+ * have. Throws {@linkcode ConfigError} naming `source` and the key.
+ *
+ * @example
+ * ```ts
+ * import { resolveTrainConfig } from "./config.ts";
+ * const { config, hash } = resolveTrainConfig(
+ *   { data: { kind: "nqueens" }, model: { preset: "nqueens-trm-paper", hidden: 64 }, train: { steps: 10 } },
+ *   "inline",
+ * );
+ * config.model.h_cycles; // 3 (from the preset)
+ * ```
+ */
+export function resolveTrainConfig(input: TrainConfigInput, source: string): LoadedTrainConfig {
+  const parsed = trainConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    // Callers that hold a file go through loadTrainConfig, which reports through lib/config; this is
+    // the path for configs built in code.
+    const issue = parsed.error.issues[0];
+    fail(source, `key "${issue.path.join(".")}": ${issue.message}`);
+  }
+  const raw = parsed.data;
+  let preset: Preset;
+  try {
+    preset = getPreset(raw.model.preset);
+  } catch (e) {
+    fail(source, `key "model.preset": ${(e as Error).message}`);
+  }
+  const m = raw.model;
+  const isTrm = preset.method.method === "trm";
+  for (const k of isTrm ? DIS_ONLY : TRM_ONLY) {
+    if (m[k] !== undefined) {
+      fail(
+        source,
+        `key "model.${k}" applies to ${
+          isTrm ? "DIS" : "TRM"
+        } only, but preset "${preset.name}" trains ${preset.method.method.toUpperCase()}`,
+      );
+    }
+  }
+  if (isTrm && raw.train.dis_fetch !== undefined) {
+    fail(source, `key "train.dis_fetch" applies to DIS only, but preset "${preset.name}" trains TRM`);
+  }
+  const pm = preset.method;
+  const model: ModelSection = {
+    preset: preset.name,
+    hidden: m.hidden ?? preset.backbone.hidden,
+    heads: m.heads ?? preset.backbone.heads,
+    layers: m.layers ?? preset.backbone.layers,
+    expansion: m.expansion ?? preset.backbone.expansion,
+    mlp_multiple: m.mlp_multiple ?? 256,
+    puzzle_emb_len: m.puzzle_emb_len ?? 16,
+    n_sup: m.n_sup ?? pm.nSup,
+    h_cycles: m.h_cycles ?? pm.hCycles,
+    l_cycles: m.l_cycles ?? pm.lCycles,
+    loss: m.loss ?? pm.loss,
+  };
+  if (pm.method === "trm") {
+    model.halt_exploration_prob = m.halt_exploration_prob ?? pm.haltExplorationProb;
+    model.q_loss_weight = m.q_loss_weight ?? pm.qLossWeight;
+  } else {
+    model.targets = m.targets ?? pm.targets;
+    model.step_weights = m.step_weights ?? pm.stepWeights;
+    model.autoregressive = m.autoregressive ?? pm.autoregressive;
+  }
+  const t = raw.train;
+  const ps = preset.train;
+  if (t.steps != null && t.epochs != null) {
+    fail(source, `keys "train.steps" and "train.epochs" are both set; give one of them`);
+  }
+  const train: TrainSection = {
+    batch_size: t.batch_size ?? ps.globalBatch,
+    steps: t.steps ?? null,
+    epochs: t.steps != null ? null : t.epochs ?? ps.epochs,
+    optimizer: t.optimizer ?? ps.optimizer,
+    lr: t.lr ?? ps.lr,
+    warmup_steps: t.warmup_steps ?? ps.lrWarmupSteps,
+    lr_min_ratio: t.lr_min_ratio ?? ps.lrMinRatio,
+    weight_decay: t.weight_decay ?? ps.weightDecay,
+    beta1: t.beta1 ?? ps.beta1,
+    beta2: t.beta2 ?? ps.beta2,
+    puzzle_emb_lr: t.puzzle_emb_lr ?? ps.puzzleEmbLr,
+    puzzle_emb_weight_decay: t.puzzle_emb_weight_decay ?? ps.puzzleEmbWeightDecay,
+    ema: t.ema ?? ps.ema,
+    ema_rate: t.ema_rate ?? ps.emaRate,
+    grad_clip: t.grad_clip,
+    log_interval: t.log_interval,
+    eval_interval: t.eval_interval,
+    checkpoint_interval: t.checkpoint_interval,
+    keep_checkpoints: t.keep_checkpoints,
+  };
+  if (!isTrm) train.dis_fetch = t.dis_fetch ?? "every-step";
+  const config: TrainConfig = { seed: raw.seed, data: raw.data, model, train, eval: raw.eval };
+  try {
+    // The data's vocabulary and length do not affect these checks; N-Queens' stand in.
+    const method = methodConfig(config);
+    validateModelConfig({ backbone: backboneConfig(config, { vocabSize: 3, seqLen: 64, numPuzzleIds: 1 }), method });
+  } catch (e) {
+    if (e instanceof ConfigError) fail(source, e.message.replace(/^Cannot build the model: /, ""));
+    throw e;
+  }
+  const plain = JSON.parse(JSON.stringify(config)) as TrainConfig;
+  return {
+    config: plain,
+    resolvedYaml: stringifyYaml(plain, { sortMapEntries: true }),
+    hash: configHash(plain),
+    source,
+  };
+}
+
+/**
+ * Loads a training-run YAML file (with `include:` and `--set` overrides, as lib/config does) and resolves it.
+ *
+ * @example
+ * ```ts ignore
+ * const loaded = await loadTrainConfig("fixtures/train/trm_tiny.yaml", { overrides: ["train.steps=20"] });
+ * loaded.config.train.steps; // 20
+ * ```
+ */
+export async function loadTrainConfig(
+  path: string,
+  opts: { overrides?: readonly string[] } = {},
+): Promise<LoadedTrainConfig> {
+  const { config } = await loadConfig(path, trainConfigSchema, { overrides: opts.overrides });
+  return resolveTrainConfig(config as TrainConfigInput, path);
+}
+
+/**
+ * Resolves config text (e.g. a run folder's `config.yaml`); `source` names it in messages.
+ *
+ * @example
+ * ```ts
+ * import { parseTrainConfig } from "./config.ts";
+ * const a = parseTrainConfig("data: {kind: nqueens}\nmodel: {preset: nqueens-dis-paper}\n", { source: "a" });
+ * parseTrainConfig(a.resolvedYaml, { source: "b" }).hash === a.hash; // true
+ * ```
+ */
+export function parseTrainConfig(
+  text: string,
+  opts: { source?: string; overrides?: readonly string[] } = {},
+): LoadedTrainConfig {
+  const source = opts.source ?? "<text>";
+  const { config } = parseConfigText(text, trainConfigSchema, { source, overrides: opts.overrides });
+  return resolveTrainConfig(config as TrainConfigInput, source);
+}
+
+/**
+ * The lib/model method config of a resolved run config.
+ *
+ * @example
+ * ```ts
+ * import { methodConfig, resolveTrainConfig } from "./config.ts";
+ * const { config } = resolveTrainConfig({ data: { kind: "nqueens" }, model: { preset: "arc-dis-compact" } }, "x");
+ * methodConfig(config).nSup; // 6
+ * ```
+ */
+export function methodConfig(cfg: TrainConfig): MethodConfig {
+  const m = cfg.model;
+  const common = { nSup: m.n_sup, hCycles: m.h_cycles, lCycles: m.l_cycles, loss: m.loss };
+  if (m.targets !== undefined) {
+    return {
+      method: "dis",
+      ...common,
+      targets: m.targets,
+      stepWeights: m.step_weights ?? "uniform",
+      autoregressive: m.autoregressive ?? false,
+    };
+  }
+  return {
+    method: "trm",
+    ...common,
+    haltExplorationProb: m.halt_exploration_prob ?? 0.1,
+    qLossWeight: m.q_loss_weight ?? 0.5,
+  };
+}
+
+/** The lib/model backbone of a resolved run config for data of the given shape. */
+export function backboneConfig(
+  cfg: TrainConfig,
+  data: { vocabSize: number; seqLen: number; numPuzzleIds: number },
+): BackboneConfig {
+  const m = cfg.model;
+  return backboneFor(
+    {
+      hidden: m.hidden,
+      heads: m.heads,
+      layers: m.layers,
+      expansion: m.expansion,
+      mlpMultiple: m.mlp_multiple,
+      puzzleEmbLen: m.puzzle_emb_len,
+    },
+    data,
+    methodConfig(cfg),
+  );
+}
+
+/**
+ * The number of optimiser steps: `train.steps`, or TRM's formula from epochs,
+ * `floor(epochs * total_groups * mean_puzzle_examples / batch_size)` over the train split.
+ *
+ * @example
+ * ```ts
+ * import { totalSteps } from "./config.ts";
+ * totalSteps({ steps: null, epochs: 2, batch_size: 64 }, { groups: 7200, examples: 7200, puzzles: 7200 }); // 225
+ * ```
+ */
+export function totalSteps(
+  train: Pick<TrainSection, "steps" | "epochs" | "batch_size">,
+  split: { groups: number; examples: number; puzzles: number },
+): number {
+  if (train.steps !== null) return train.steps;
+  const meanExamples = split.puzzles > 0 ? split.examples / split.puzzles : 0;
+  const n = Math.floor(((train.epochs ?? 0) * split.groups * meanExamples) / train.batch_size);
+  if (n < 1) {
+    throw new ConfigError(
+      `Cannot plan the run: ${train.epochs} epochs of ${split.groups} groups at batch size ${train.batch_size} ` +
+        `give no optimiser step; raise train.epochs or set train.steps`,
+    );
+  }
+  return n;
+}
+
+/** Data descriptions for ARC set names and N-Queens variants, re-exported for config writers. */
+export type { ArcSetName, ArcSource, NQueensVariant };

@@ -1,0 +1,75 @@
+/**
+ * `analyze` through a subprocess, on two tiny N-Queens runs trained by `train` (fixtures/train): TRM and
+ * DIS side by side, per-step margins in the report, the run's own files untouched, the same bytes on a
+ * second run, and exit code 2 for bad input.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-q", "-A", "mod.ts", ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("analyze compares a TRM and a DIS run and writes RUN_DIR/analysis deterministically", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "analysis_cli_test_" });
+  try {
+    const trm = join(tmp, "trm");
+    const dis = join(tmp, "dis");
+    for (const [config, out] of [["trm_tiny.yaml", trm], ["dis_tiny.yaml", dis]]) {
+      const r = await cli("train", join("fixtures", "train", config), "--out", out, "--backend", "wasm");
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const ownReport = await Deno.readFile(join(trm, "report.md"));
+    const args = ["--max-examples", "16", "--resamples", "200", "--guidance", "0,2", "--backend", "wasm"];
+    const r = await cli("analyze", trm, dis, ...args);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split("\n");
+    assert.match(lines[0], /^TRM: 16 examples, dead steps: /);
+    assert.ok(lines.includes(`written to ${join(trm, "analysis")}`), r.stdout);
+    for (const s of [1, 2, 3, 4]) assert.ok(lines.some((l) => l.startsWith(`  step ${s}: margin(w=1) `)));
+    assert.ok(lines.some((l) => /^DIS: 16 examples/.test(l)));
+    assert.ok(lines.some((l) => l.startsWith("  guided exact: w=0 ") && l.includes("w=1 ") && l.includes("w=2 ")));
+
+    const out = join(trm, "analysis");
+    const report = await Deno.readTextFile(join(out, "report.md"));
+    for (const s of [1, 2, 3, 4]) assert.match(report, new RegExp(`^\\| TRM \\| ${s} \\| -?\\d+\\.\\d{3} \\|`, "m"));
+    for (const s of [1, 2, 3, 4, 5, 6]) {
+      assert.match(report, new RegExp(`^\\| DIS \\| ${s} \\| -?\\d+\\.\\d{3} \\|`, "m"));
+    }
+    assert.match(report, /!\[Advantage margin per step \(eq\. 18\)\]\(analysis_margin\.svg\)/);
+    const results = JSON.parse(await Deno.readTextFile(join(out, "results.json")));
+    assert.equal(results.experiment, "analysis");
+    assert.equal(results.results.runs.DIS.steps.length, 6);
+    assert.deepEqual(results.results.runs.TRM.guidance.map((g: { w: number }) => g.w), [0, 1, 2]);
+    const prov = JSON.parse(await Deno.readTextFile(join(out, "run.json")));
+    assert.ok(JSON.stringify(prov).includes("--max-examples"), "run.json records the command line");
+    assert.deepEqual(await Deno.readFile(join(trm, "report.md")), ownReport, "the run's own report is untouched");
+
+    const again = join(tmp, "again");
+    const r2 = await cli("analyze", trm, dis, ...args, "--out", again);
+    assert.equal(r2.code, 0, r2.stderr);
+    for (const f of ["report.md", "results.json", "analysis_margin.svg", "analysis_guidance.svg"]) {
+      assert.deepEqual(await Deno.readFile(join(again, f)), await Deno.readFile(join(out, f)), f);
+    }
+
+    const bad = await cli("analyze", trm, "--w", "0,x");
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /error: option '--w <list>' argument '0,x' is invalid\. Expected comma-separated numbers/);
+    const missing = await cli("analyze", join(tmp, "nope"), "--backend", "wasm");
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /error: Cannot open run ".*nope": it has no config\.yaml/);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
