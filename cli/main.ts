@@ -8,6 +8,7 @@ import { Command } from "commander";
 import denoJson from "../deno.json" with { type: "json" };
 import { runCli } from "./_common.ts";
 import * as analyze from "./analyze.ts";
+import * as bench from "./bench.ts";
 import * as data from "./data.ts";
 import * as evalCmd from "./eval.ts";
 import * as list from "./list.ts";
@@ -16,6 +17,7 @@ import * as train from "./train.ts";
 /** The subcommands, in the order help lists them. */
 const COMMANDS: { makeCommand(): Command }[] = [
   data,
+  bench,
   list,
   train,
   evalCmd,

@@ -52,6 +52,8 @@ Options:
 Commands:
   data                         build the N-Queens and ARC datasets, fetch the
                                ARC data
+  bench [options]              measure training and inference speed, side by
+                               side with PyTorch where it is installed
   list [options]               list the experiments and their profiles
   train [options] <config>     train TRM or DIS from a config into a run folder
                                (resumable)

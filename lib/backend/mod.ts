@@ -23,6 +23,8 @@ export {
 } from "./tf.ts";
 export { atan2, attendHeads, attention, embed, linear, matMul, rmsNorm, sumTensors } from "./ops.ts";
 export { fusedAttentionActive, installAttentionKernels } from "./attention_kernel.ts";
+export { addRmsNorm, hasKernel, rope, ropeAttention, siluGate } from "./fused.ts";
+export { installFusedKernels, uninstallFusedKernels } from "./fused_kernels.ts";
 export {
   AUTO_ORDER,
   BACKEND_NAMES,

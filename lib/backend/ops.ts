@@ -73,6 +73,9 @@ export function matMul(a: Tensor, b: Tensor, transposeA = false, transposeB = fa
   if (a.rank !== b.rank || a.rank < 2) {
     throw new RangeError(`Cannot matMul: ranks must be equal and >= 2, got ${a.rank} and ${b.rank}`);
   }
+  // Where transposed operands are free the stock op and its stock gradient are the fast path: no custom
+  // gradient wrapper (its bookkeeping copied every output once on wasm, profiled).
+  if (transposesAreFree()) return tf.matMul(a, b, transposeA, transposeB);
   return MATMULS[transposeA ? 1 : 0][transposeB ? 1 : 0](a, b) as Tensor;
 }
 

@@ -9,6 +9,7 @@
  */
 import { installAttentionKernels } from "./attention_kernel.ts";
 import { installBlasKernels, loadBlas } from "./blas.ts";
+import { installFusedKernels } from "./fused_kernels.ts";
 import { tf } from "./tf.ts";
 
 export const BACKEND_NAMES = ["cpu", "wasm", "webgpu", "tensorflow", "tensorflow-gpu"] as const;
@@ -141,14 +142,19 @@ async function tryCpu(): Promise<Record<string, string | number | boolean>> {
   return blasDetails("cpu");
 }
 
-/** Routes matmuls through OpenBLAS when it loads, and says so for provenance. */
+/**
+ * Installs the fused JavaScript kernels, and routes matmuls (and attention) through OpenBLAS when it
+ * loads; says so for provenance.
+ */
 function blasDetails(backend: "cpu" | "wasm"): Record<string, string | number | boolean> {
-  if (!installBlasKernels(backend)) return { blas: `off: ${loadBlas().reason}` };
+  const fusedKernels = installFusedKernels(backend);
+  if (!installBlasKernels(backend)) return { blas: `off: ${loadBlas().reason}`, fusedKernels };
   const s = loadBlas();
   return {
     blas: `${s.library} (${s.config})`,
     blasThreads: s.threads ?? 0,
     fusedAttention: installAttentionKernels(backend),
+    fusedKernels,
   };
 }
 

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { attendHeads, linear, rmsNorm, type Tensor, tf } from "../backend/mod.ts";
+import { addRmsNorm, linear, rope as ropeOp, ropeAttention, siluGate, type Tensor } from "../backend/mod.ts";
 
 /** cos and sin tables for RoPE, [S, hd] each, as TRM's `RotaryEmbedding` (halves repeated). */
 export function ropeTables(
@@ -38,9 +38,7 @@ export function ropeTables(
 
 /** RoPE on x [B, S, H, hd] with cos/sin [S, 1, hd]: `x * cos + rotate_half(x) * sin`. */
 export function applyRope(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
-  const [x1, x2] = tf.split(x, 2, -1); // [B, S, H, hd/2] each
-  const rotated = tf.concat([tf.neg(x2), x1], -1); // [B, S, H, hd]
-  return tf.add(tf.mul(x, cos), tf.mul(rotated, sin));
+  return ropeOp(x, cos, sin);
 }
 
 /** One block's weights. */
@@ -57,19 +55,20 @@ export interface BlockWeights {
 
 /** Self-attention over h [B, S, D]; rope holds cos/sin [S, 1, hd]. */
 export function selfAttention(h: Tensor, w: BlockWeights, heads: number, rope: { cos: Tensor; sin: Tensor }): Tensor {
-  const [b, s, d] = h.shape;
-  const hd = d / heads;
-  const qkv = linear(h, w.qkv).reshape([b, s, 3 * heads, hd]); // [B, S, 3H, hd]
-  const [q, k, v] = tf.split(qkv, 3, 2); // [B, S, H, hd] each
-  // Heads stay on axis 2: attendHeads works on [B, S, H, hd] (a fused kernel on cpu/wasm with OpenBLAS).
-  const o = attendHeads(applyRope(q, rope.cos, rope.sin), applyRope(k, rope.cos, rope.sin), v).reshape([b, s, d]);
+  const d = h.shape[h.rank - 1];
+  const hd = rope.cos.shape[rope.cos.rank - 1];
+  if (hd * heads !== d) {
+    throw new RangeError(`Cannot apply self-attention: ${heads} heads of RoPE width ${hd} do not make width ${d}`);
+  }
+  const qkv = linear(h, w.qkv); // [B, S, 3D]
+  // RoPE and attention read q, k, v straight from the fused projection (one kernel on cpu/wasm).
+  const o = ropeAttention(qkv, rope.cos, rope.sin); // [B, S, D]
   return linear(o, w.o); // [B, S, D]
 }
 
 /** SwiGLU: `down(silu(gate) * up)` with gate, up = split(h @ gateUp). */
 export function swiglu(h: Tensor, w: BlockWeights): Tensor {
-  const [gate, up] = tf.split(linear(h, w.gateUp), 2, -1); // [B, S, I] each
-  const act = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up); // [B, S, I]
+  const act = siluGate(linear(h, w.gateUp)); // [B, S, I] from [B, S, 2I]
   return linear(act, w.down); // [B, S, D]
 }
 
@@ -81,6 +80,6 @@ export function block(
   rope: { cos: Tensor; sin: Tensor },
   eps: number,
 ): Tensor {
-  const a = rmsNorm(tf.add(h, selfAttention(h, w, heads, rope)), eps); // [B, S, D]
-  return rmsNorm(tf.add(a, swiglu(a, w)), eps); // [B, S, D]
+  const a = addRmsNorm(h, selfAttention(h, w, heads, rope), eps); // [B, S, D]
+  return addRmsNorm(a, swiglu(a, w), eps); // [B, S, D]
 }
