@@ -151,24 +151,26 @@ export function countStep(stats: ForwardPassStats, slots: Slots, perStep: number
   stats.meanPerCompletedSample = stats.samplesCompleted > 0 ? stats.netCallsOfCompleted / stats.samplesCompleted : 0;
 }
 
-/** The counters as a checkpoint array (float32 holds them exactly up to 2^24). */
+const WORD = 2 ** 24; // float32 holds every integer below 2^24 exactly
+
+/**
+ * The counters as a checkpoint array. Each is stored as two float32 words (high, low) of 24 bits, so
+ * counts stay exact up to 2^48: a long run passes 2^24 network calls within about a thousand steps.
+ */
 export function forwardStatsArray(s: ForwardPassStats): NamedArrays[string] {
-  return {
-    shape: [5],
-    data: Float32Array.from([
-      s.optimizerSteps,
-      s.netCalls,
-      s.netCallsWithGrad,
-      s.samplesCompleted,
-      s.netCallsOfCompleted,
-    ]),
-  };
+  const counters = [s.optimizerSteps, s.netCalls, s.netCallsWithGrad, s.samplesCompleted, s.netCallsOfCompleted];
+  const data = new Float32Array(counters.length * 2);
+  counters.forEach((c, i) => {
+    data[2 * i] = Math.floor(c / WORD);
+    data[2 * i + 1] = c % WORD;
+  });
+  return { shape: [counters.length, 2], data };
 }
 
 /** Counters from {@linkcode forwardStatsArray}'s array; fresh ones when absent. */
 export function forwardStatsFrom(e: NamedArrays[string] | undefined): ForwardPassStats {
-  if (!e || e.data.length !== 5) return emptyForwardStats();
-  const f = e.data;
+  if (!e || e.data.length !== 10) return emptyForwardStats();
+  const f = Array.from({ length: 5 }, (_, i) => e.data[2 * i] * WORD + e.data[2 * i + 1]);
   return {
     optimizerSteps: f[0],
     netCalls: f[1],

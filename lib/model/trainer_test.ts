@@ -235,3 +235,17 @@ Deno.test("DIS: both fetch modes train the same samples identically until they f
     assert.deepEqual(weights["when-needed"][k].data, weights["every-step"][k].data, k);
   }
 });
+
+Deno.test("forward-pass counters survive a checkpoint exactly beyond float32's 2^24", async () => {
+  const { forwardStatsArray, forwardStatsFrom } = await import("./_trainer.ts");
+  const stats = {
+    optimizerSteps: 1_000_003,
+    netCalls: 2 ** 40 + 7,
+    netCallsWithGrad: 2 ** 24 + 1,
+    samplesCompleted: 123_456_789,
+    netCallsOfCompleted: 2 ** 33 + 3,
+    meanPerCompletedSample: 0,
+  };
+  stats.meanPerCompletedSample = stats.netCallsOfCompleted / stats.samplesCompleted;
+  assert.deepEqual(forwardStatsFrom(forwardStatsArray(stats)), stats);
+});
