@@ -15,24 +15,37 @@ function tempPath(path: string): string {
   return join(dirname(path), `.${base}.tmp-${Deno.pid}-${counter}`);
 }
 
-/** Writes bytes atomically, creating parent directories. */
-export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+/**
+ * Writes a file atomically by streaming: `write(file)` fills a temporary file in the target's directory,
+ * which is flushed and renamed over `path`. If `write` throws, the temporary file is removed and `path`
+ * is untouched. Returns what `write` returns.
+ */
+export async function writeStreamAtomic<T>(path: string, write: (file: Deno.FsFile) => Promise<T>): Promise<T> {
   await Deno.mkdir(dirname(path), { recursive: true });
   const tmp = tempPath(path);
   try {
     const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    let result: T;
     try {
-      let off = 0;
-      while (off < data.length) off += await f.write(data.subarray(off));
+      result = await write(f);
       await f.sync();
     } finally {
       f.close();
     }
     await Deno.rename(tmp, path);
+    return result;
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
     throw e;
   }
+}
+
+/** Writes bytes atomically, creating parent directories. */
+export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+  await writeStreamAtomic(path, async (f) => {
+    let off = 0;
+    while (off < data.length) off += await f.write(data.subarray(off));
+  });
 }
 
 /** Writes UTF-8 text atomically. */

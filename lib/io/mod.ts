@@ -9,4 +9,4 @@
  *
  * @module
  */
-export { replaceDirAtomic, writeFileAtomic, writeTextAtomic } from "./atomic.ts";
+export { replaceDirAtomic, writeFileAtomic, writeStreamAtomic, writeTextAtomic } from "./atomic.ts";

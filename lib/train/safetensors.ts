@@ -13,7 +13,7 @@
  * @module
  */
 import { createHash, type Hash } from "node:crypto";
-import { dirname, join } from "node:path";
+import { writeStreamAtomic } from "../io/mod.ts";
 
 /** The dtypes we read and write. */
 export type SafeDtype = "F32" | "I32" | "U8";
@@ -262,8 +262,6 @@ async function writeAll(f: Deno.FsFile, bytes: Uint8Array, hash: Hash): Promise<
   }
 }
 
-let tmpCounter = 0;
-
 /**
  * Writes tensors to a safetensors file, streaming each tensor's bytes (no whole-file buffer), and
  * returns the file's size and SHA-256. The file is written to a temporary sibling, flushed, then
@@ -282,24 +280,11 @@ export async function writeSafetensorsFile(
   metadata: Record<string, string> = {},
 ): Promise<FileDigest> {
   const p = plan(tensors, metadata);
-  await Deno.mkdir(dirname(path), { recursive: true });
-  tmpCounter += 1;
-  const tmp = join(dirname(path), `.${path.split("/").pop()}.tmp-${Deno.pid}-${tmpCounter}`);
   const hash = createHash("sha256");
-  try {
-    const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    try {
-      await writeAll(f, p.head, hash);
-      for (const e of p.entries) await writeAll(f, e.bytes, hash);
-      await f.sync();
-    } finally {
-      f.close();
-    }
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  await writeStreamAtomic(path, async (f) => {
+    await writeAll(f, p.head, hash);
+    for (const e of p.entries) await writeAll(f, e.bytes, hash);
+  });
   return { bytes: p.total, sha256: hash.digest("hex") };
 }
 
