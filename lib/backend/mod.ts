@@ -26,6 +26,15 @@ export { fusedAttentionActive, installAttentionKernels } from "./attention_kerne
 export { addRmsNorm, hasKernel, rope, ropeAttention, siluGate } from "./fused.ts";
 export { installFusedKernels, uninstallFusedKernels } from "./fused_kernels.ts";
 export {
+  devicePuzzleTableRequested,
+  deviceSignSgdAvailable,
+  dropHostCopy,
+  installWebgpuKernels,
+  signSgdRowsInPlace,
+  uninstallWebgpuKernels,
+  WEBGPU_KERNELS,
+} from "./webgpu_kernels.ts";
+export {
   AUTO_ORDER,
   BACKEND_NAMES,
   type BackendInfo,

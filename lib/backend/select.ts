@@ -11,6 +11,7 @@ import { installAttentionKernels } from "./attention_kernel.ts";
 import { installBlasKernels, loadBlas } from "./blas.ts";
 import { installFusedKernels } from "./fused_kernels.ts";
 import { tf } from "./tf.ts";
+import { installWebgpuKernels, uninstallWebgpuKernels } from "./webgpu_kernels.ts";
 
 export const BACKEND_NAMES = ["cpu", "wasm", "webgpu", "tensorflow", "tensorflow-gpu"] as const;
 export type BackendName = typeof BACKEND_NAMES[number];
@@ -120,7 +121,45 @@ async function tryWebgpu(requireHardware: boolean): Promise<Record<string, strin
     adapter: description,
     fallback,
     shaderF16: Boolean(adapter.features?.has?.("shader-f16")),
+    ...webgpuTuning(),
   };
+}
+
+function envSetting(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // no --allow-env: defaults
+  }
+}
+
+/**
+ * Settings of the webgpu backend, each switchable by an environment variable so one run can time both
+ * sides; none changes results:
+ * - the WGSL kernels for the fused block ops (webgpu_kernels.ts), off with `TRM_DIS_WEBGPU_KERNELS=0`;
+ * - tfjs's CPU forwarding, off unless `TRM_DIS_WEBGPU_CPU_FORWARD=1`. With it, data-movement ops (Tile,
+ *   Slice, Concat, Gather, Cast, ...) whose inputs are small and still on the host run in JavaScript, so
+ *   the trainers' broadcast of y_init / z_init to [B, S, D] was tiled element by element on the CPU and
+ *   uploaded: 250-300 ms per broadcast at B = 512 on the 2-core machine, 12 of them per DIS step; on the
+ *   device it takes under 1 ms to record. These kernels only move data, so the values are the same;
+ * - tfjs's submit batching from `TRM_DIS_WEBGPU_SUBMIT_BATCH` (dispatches recorded per queue submit; tfjs's
+ *   default is 15; buffers freed by disposed tensors return to the pool only at a submit).
+ */
+function webgpuTuning(): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  const cpuForward = envSetting("TRM_DIS_WEBGPU_CPU_FORWARD") === "1";
+  tf.env().set("WEBGPU_CPU_FORWARD", cpuForward);
+  out.cpuForward = cpuForward;
+  if (envSetting("TRM_DIS_WEBGPU_KERNELS") === "0") {
+    uninstallWebgpuKernels();
+    out.fusedKernels = "off (TRM_DIS_WEBGPU_KERNELS=0)";
+  } else {
+    out.fusedKernels = installWebgpuKernels().length > 0;
+  }
+  const batch = Number(envSetting("TRM_DIS_WEBGPU_SUBMIT_BATCH") ?? "");
+  if (Number.isInteger(batch) && batch > 0) tf.env().set("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE", batch);
+  out.submitBatch = tf.env().get("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE") as number;
+  return out;
 }
 
 async function tryWasm(): Promise<Record<string, string | number | boolean>> {

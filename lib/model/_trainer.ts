@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Tensor, tf, type Variable } from "../backend/mod.ts";
+import { devicePuzzleTableRequested, type Tensor, tf, type Variable } from "../backend/mod.ts";
 import type { PuzzleOptimizer, StepBatch, StepRates, WeightOptimizer } from "./batch.ts";
 import type { NamedArrays, RecursiveModel } from "./model.ts";
 import { globalNorm } from "../train/grad.ts";
@@ -16,7 +16,11 @@ export interface TrainerOptions {
   /** The loss is divided by this (TRM: the global batch size); default B. */
   globalBatch?: number;
   optimizer: WeightOptimizer;
-  /** Sign-SGD on the puzzle table; absent = the table stays fixed (and its gradient is not read back). */
+  /**
+   * Sign-SGD on the puzzle table; absent = the table stays fixed (and its gradient is not read back). Where
+   * the model's table lives on the device ({@linkcode RecursiveModel.puzzleTableToDevice}) the update runs
+   * there instead, with this optimiser's `weightDecay` (lib/train's `SparseSignSGD` has one) and no readback.
+   */
   puzzleOptimizer?: PuzzleOptimizer;
   /**
    * Optional gradient transform applied before the optimiser (e.g. global-norm clipping from lib/train).
@@ -223,19 +227,23 @@ export class StepResult {
   }
 }
 
-/** The puzzle rows of a batch as a variable the gradient tape can differentiate, [B, D]. */
+/**
+ * The puzzle rows of a batch as a variable the gradient tape can differentiate, [B, D]. Creating one moves
+ * the model's table to the device when the environment asks for it (`TRM_DIS_PUZZLE_TABLE=device` on webgpu).
+ */
 export class PuzzleRows {
   readonly variable: Variable;
-  constructor(private model: RecursiveModel, batch: number) {
+  constructor(readonly model: RecursiveModel, batch: number) {
+    if (devicePuzzleTableRequested() && !model.puzzleTableOnDevice) model.puzzleTableToDevice();
     const initial = tf.zeros([batch, model.config.hidden]);
     this.variable = tf.variable(initial, true, `${model.scope}puzzle_emb.batch_rows.${PuzzleRows.#counter++}`);
     initial.dispose();
   }
   static #counter = 0;
 
+  /** Sets the variable to the rows of `ids` (gathered on the device where the table lives there). */
   load(ids: Int32Array): void {
-    const rows = this.model.puzzleRows(ids);
-    tf.tidy(() => this.variable.assign(tf.tensor2d(rows, [ids.length, this.model.config.hidden])));
+    tf.tidy(() => this.variable.assign(this.model.puzzleRowsTensor(ids)));
   }
 
   dispose(): void {
@@ -245,8 +253,9 @@ export class PuzzleRows {
 
 /**
  * Applies a step's gradients: the optional transform, the weight optimiser, then sign-SGD on the puzzle
- * rows (one readback of [B, D]). Disposes every gradient. Returns the global L2 norm of the weight
- * gradients (before the transform) as a scalar tensor the caller owns.
+ * rows (on the host: one readback of [B, D]; with the table on the device: one dispatch, no readback).
+ * Disposes every gradient. Returns the global L2 norm of the weight gradients (before the transform) as a
+ * scalar tensor the caller owns.
  */
 export async function applyGradients(
   grads: Record<string, Tensor>,
@@ -269,13 +278,27 @@ export async function applyGradients(
   }
   for (const g of Object.values(weightGrads)) g.dispose();
   if (rowGrad) {
-    if (opts.puzzleOptimizer) {
+    if (opts.puzzleOptimizer && rows.model.puzzleTableOnDevice) {
+      rows.model.applyPuzzleSignSgd(ids, rowGrad, rates.puzzleLr, deviceWeightDecay(opts.puzzleOptimizer));
+    } else if (opts.puzzleOptimizer) {
       const data = (await rowGrad.data()) as Float32Array;
       opts.puzzleOptimizer.apply(ids, data, rates.puzzleLr);
     }
     rowGrad.dispose();
   }
   return norm;
+}
+
+/** The weight decay of a puzzle optimiser, for the same update on the device. */
+function deviceWeightDecay(opt: PuzzleOptimizer): number {
+  const wd = (opt as { weightDecay?: unknown }).weightDecay;
+  if (typeof wd !== "number") {
+    throw new TypeError(
+      "Cannot apply the puzzle optimiser on the device: it has no numeric weightDecay (expected lib/train's " +
+        "SparseSignSGD)",
+    );
+  }
+  return wd;
 }
 
 /** y, z where the slot is fresh: y_init / z_init, else the carried state. Returns new tensors. */

@@ -19,11 +19,20 @@
  * | `lm_head.weight`              | [D, V]   | [in, out]                                             |
  * | `q_head.weight`, `.bias`      | [D, 2], [2] | TRM only; columns [halt, continue]                |
  * | `y_init`, `z_init`            | [D]      | fixed buffers (code: H_init, L_init), not trained     |
- * | `puzzle_emb.weight`           | [N, D]   | host table ({@linkcode RecursiveModel.puzzleTable})   |
+ * | `puzzle_emb.weight`           | [N, D]   | host table ({@linkcode RecursiveModel.puzzleTable}), or on the device |
  *
  * @module
  */
-import { embed, linear, type Tensor, tf, type Variable } from "../backend/mod.ts";
+import {
+  deviceSignSgdAvailable,
+  dropHostCopy,
+  embed,
+  linear,
+  signSgdRowsInPlace,
+  type Tensor,
+  tf,
+  type Variable,
+} from "../backend/mod.ts";
 import type { Rng } from "../random/mod.ts";
 import { type BackboneConfig, type ParamCount, paramCount, swigluHidden } from "./config.ts";
 import { block, type BlockWeights, ropeTables } from "./layers.ts";
@@ -72,8 +81,11 @@ export interface ModelOptions {
  */
 export class RecursiveModel {
   readonly config: BackboneConfig;
-  /** The puzzle-embedding table [numPuzzleIds, D], row-major, in host memory; sign-SGD updates it in place. */
-  readonly puzzleTable: Float32Array;
+  readonly #hostTable: Float32Array;
+  /** The table on the device, once {@linkcode RecursiveModel.puzzleTableToDevice} has moved it there. */
+  #deviceTable: Tensor | null = null;
+  /** The device table has changed since the host copy was last read back. */
+  #hostStale = false;
   readonly scope: string;
   readonly mlpHidden: number;
   #vars = new Map<string, Variable>();
@@ -137,7 +149,97 @@ export class RecursiveModel {
     const hd = d / config.heads;
     const { cos, sin } = ropeTables(positions, hd, config.ropeTheta);
     this.#rope = { cos: tf.tensor3d(cos, [positions, 1, hd]), sin: tf.tensor3d(sin, [positions, 1, hd]) };
-    this.puzzleTable = new Float32Array(config.numPuzzleIds * d);
+    this.#hostTable = new Float32Array(config.numPuzzleIds * d);
+  }
+
+  /**
+   * The puzzle-embedding table [numPuzzleIds, D], row-major, in host memory; the host sign-SGD updates it in
+   * place. With the table on the device this is a copy, valid until the next device update: reading it
+   * then throws (a stale table must not reach a checkpoint or an evaluation) until
+   * {@linkcode RecursiveModel.syncPuzzleTable} has read the device table back.
+   */
+  get puzzleTable(): Float32Array {
+    if (this.#hostStale) {
+      throw new Error(
+        "Cannot use the host puzzle table: the table lives on the device and has changed since it was last " +
+          "read back; await model.syncPuzzleTable() first",
+      );
+    }
+    return this.#hostTable;
+  }
+
+  /** Whether the puzzle table lives on the device (rows gathered and sign-SGD applied there). */
+  get puzzleTableOnDevice(): boolean {
+    return this.#deviceTable !== null;
+  }
+
+  /**
+   * Moves the puzzle table to the device (webgpu): the trainers then gather the batch's rows there and
+   * apply sign-SGD there, with no readback of the row gradient per step. The host copy goes stale with the
+   * first update; {@linkcode RecursiveModel.syncPuzzleTable} reads it back (before a checkpoint or an
+   * evaluation that reads {@linkcode RecursiveModel.puzzleRows}). From here on, writes into the host array
+   * do not reach the device table: load a table with {@linkcode RecursiveModel.setWeights}.
+   */
+  puzzleTableToDevice(): void {
+    if (this.#deviceTable) return;
+    if (!deviceSignSgdAvailable()) {
+      throw new Error(
+        `Cannot move the puzzle table to the device: the ${tf.getBackend()} backend has no device sign-SGD ` +
+          `kernel (webgpu only)`,
+      );
+    }
+    // A copy: tfjs would otherwise keep a reference to the host array until the first upload.
+    this.#deviceTable = tf.tensor2d(this.#hostTable.slice(), [this.config.numPuzzleIds, this.config.hidden]);
+    this.#hostStale = false;
+  }
+
+  /** Reads the device table back into the host copy when it has changed (one readback); else nothing. */
+  async syncPuzzleTable(): Promise<void> {
+    if (!this.#deviceTable || !this.#hostStale) return;
+    const t = this.#deviceTable;
+    this.#hostTable.set((await t.data()) as Float32Array);
+    // tfjs keeps what it read as a host cache beside the buffer; the table can be gigabytes (ARC).
+    dropHostCopy(t);
+    this.#hostStale = false;
+  }
+
+  /** Brings the table back to host memory (reading it back first) and frees the device copy. */
+  async puzzleTableToHost(): Promise<void> {
+    await this.syncPuzzleTable();
+    this.#deviceTable?.dispose();
+    this.#deviceTable = null;
+  }
+
+  /**
+   * The rows of `ids` as a new [B, D] tensor: gathered on the device where the table lives there, else
+   * uploaded from the host table. Ids are checked against the table either way.
+   */
+  puzzleRowsTensor(ids: Int32Array): Tensor {
+    if (!this.#deviceTable) return tf.tensor2d(this.puzzleRows(ids), [ids.length, this.config.hidden]);
+    this.#checkIds(ids, "look up puzzle embedding");
+    const table = this.#deviceTable;
+    return tf.tidy(() => tf.gather(table, tf.tensor1d(ids, "int32"))); // [B, D]
+  }
+
+  /**
+   * One sign-SGD step on the device table from the batch's ids [B] and the gradient of their rows [B, D]:
+   * the same update as lib/train's `SparseSignSGD` (float32 sums in batch order, decoupled weight decay).
+   */
+  applyPuzzleSignSgd(ids: Int32Array, grad: Tensor, lr: number, weightDecay: number): void {
+    if (!this.#deviceTable) throw new Error("Cannot apply sign-SGD on the device: the puzzle table is on the host");
+    signSgdRowsInPlace(this.#deviceTable, grad, ids, lr, weightDecay);
+    this.#hostStale = true;
+  }
+
+  #checkIds(ids: ArrayLike<number>, action: string): void {
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (!Number.isInteger(id) || id < 0 || id >= this.config.numPuzzleIds) {
+        throw new RangeError(
+          `Cannot ${action}: id ${id} at batch row ${i} is outside 0..${this.config.numPuzzleIds - 1}`,
+        );
+      }
+    }
   }
 
   /** A variable by its stable name. */
@@ -225,24 +327,22 @@ export class RecursiveModel {
   /** Gathers the puzzle-table rows of `ids` into a new Float32Array [ids.length, D]. */
   puzzleRows(ids: ArrayLike<number>): Float32Array {
     const d = this.config.hidden;
+    this.#checkIds(ids, "look up puzzle embedding");
+    const table = this.puzzleTable;
     const out = new Float32Array(ids.length * d);
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i];
-      if (!Number.isInteger(id) || id < 0 || id >= this.config.numPuzzleIds) {
-        throw new RangeError(
-          `Cannot look up puzzle embedding: id ${id} at batch row ${i} is outside 0..${this.config.numPuzzleIds - 1}`,
-        );
-      }
-      out.set(this.puzzleTable.subarray(id * d, (id + 1) * d), i * d);
-    }
+    for (let i = 0; i < ids.length; i++) out.set(table.subarray(ids[i] * d, (ids[i] + 1) * d), i * d);
     return out;
   }
 
-  /** All variables (buffers included) by stable name, plus `puzzle_emb.weight` (a copy of the host table). */
+  /**
+   * All variables (buffers included) by stable name, plus `puzzle_emb.weight` (a copy of the host table,
+   * read back first where the table lives on the device).
+   */
   async getWeights(opts: { puzzleTable?: boolean } = {}): Promise<NamedArrays> {
     const out: NamedArrays = {};
     for (const [name, v] of this.#vars) out[name] = { shape: [...v.shape], data: (await v.data()) as Float32Array };
     if (opts.puzzleTable ?? true) {
+      await this.syncPuzzleTable();
       out["puzzle_emb.weight"] = {
         shape: [this.config.numPuzzleIds, this.config.hidden],
         data: this.puzzleTable.slice(),
@@ -264,7 +364,12 @@ export class RecursiveModel {
         if (entry.shape.join() !== want.join()) {
           throw new RangeError(`Cannot set "puzzle_emb.weight": shape [${entry.shape}] but the model has [${want}]`);
         }
-        this.puzzleTable.set(entry.data);
+        this.#hostTable.set(entry.data);
+        if (this.#deviceTable) {
+          this.#deviceTable.dispose();
+          this.#deviceTable = tf.tensor2d(this.#hostTable.slice(), [this.config.numPuzzleIds, this.config.hidden]);
+          this.#hostStale = false;
+        }
         continue;
       }
       const v = this.#vars.get(name);
@@ -283,5 +388,7 @@ export class RecursiveModel {
     this.#vars.clear();
     this.#rope?.cos.dispose();
     this.#rope?.sin.dispose();
+    this.#deviceTable?.dispose();
+    this.#deviceTable = null;
   }
 }

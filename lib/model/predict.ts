@@ -78,7 +78,7 @@ export async function predict(
     throw new RangeError(`Cannot predict with guidance: w must be a finite number, got ${w}`);
   }
   const isDis = method.method === "dis";
-  const rows = tf.tensor2d(model.puzzleRows(input.puzzleIds), [b, model.config.hidden]);
+  const rows = model.puzzleRowsTensor(input.puzzleIds); // [B, D]
   const x0 = tf.tensor2d(input.inputs, [b, l], "int32");
   let { y, z } = tf.tidy(() => model.initialState(b));
   let tokens: Tensor = x0.clone();

@@ -328,6 +328,8 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
 
   const evaluate = async (step: number, record: boolean): Promise<EvalResult> => {
     const t0 = performance.now();
+    // Inference reads puzzle rows from the host table: bring back a device-resident one first (webgpu).
+    await model.syncPuzzleTable();
     const run1 = () =>
       evaluateModel(model, method, evalData(data, "test"), {
         batchSize: cfg.eval.batch_size,
@@ -348,6 +350,7 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
 
   const checkpoint = async (step: number): Promise<void> => {
     const t0 = performance.now();
+    await model.syncPuzzleTable();
     const weights = await model.getWeights({ puzzleTable: false });
     const emaState = ema ? await ema.getState() : undefined;
     const extra: NamedArrays = {
@@ -466,6 +469,7 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
       forwardPasses: forward,
       metrics: run.metrics.records(),
     };
+    await model.syncPuzzleTable();
     const results = await writeRunOutputs(run, summary, {
       weights: {
         ...(await model.getWeights({ puzzleTable: false })),

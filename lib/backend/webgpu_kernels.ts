@@ -1,0 +1,675 @@
+/**
+ * WGSL kernels for tfjs's webgpu backend, under the names the cpu/wasm fused kernels use, so lib/model's
+ * block (addRmsNorm, siluGate, ropeAttention in fused.ts) runs one dispatch where the op chain ran many:
+ *
+ * - `TrmDisAddRmsNorm` / `Grad`: `rms(h + a)` per row, one workgroup per row (a tree reduction in
+ *   workgroup memory); outputs y and 1/rms, the gradient `rstd * (dy - y * mean(dy * y))`.
+ * - `TrmDisSiluGate` / `Grad`: `silu(g) * u` read from the fused [.., 2I] projection, one thread per
+ *   output element; the gradient writes both halves of [.., 2I].
+ * - `TrmDisRopeAttention` / `Grad`: non-causal attention on the fused qkv projection [B, S, 3D] with RoPE
+ *   applied as q and k are read. Tiled like FlashAttention: a workgroup holds T query rows (one thread
+ *   each, its q and output accumulator in registers) and streams T-row tiles of rotated k and of v through
+ *   workgroup memory with an online softmax; it saves the row log-sum-exp [B, H, S]. The backward pass
+ *   recomputes the probabilities from it in two dispatches writing disjoint parts of dqkv: one workgroup per
+ *   query tile for dq, one per key tile for dk and dv (no atomics), each applying RoPE's transpose.
+ *
+ * Plus {@linkcode signSgdRowsInPlace}, the puzzle-embedding sign-SGD on a device-resident table.
+ *
+ * All arithmetic is float32; sums run in a different order than the op chains', so values differ by float32
+ * rounding (the tests bound it against the op chains on the same backend).
+ *
+ * @module
+ */
+import { asWebgpu, f32, runShader, type WebgpuBackend } from "./_webgpu_dispatch.ts";
+import { ROPE_ATTENTION } from "./attention_kernel.ts";
+import { ADD_RMS_NORM, ADD_RMS_NORM_GRAD, SILU_GATE, SILU_GATE_GRAD } from "./fused_kernels.ts";
+import { type Tensor, tf } from "./tf.ts";
+
+const ROPE_ATTENTION_GRAD = "TrmDisRopeAttentionGrad";
+
+/** The kernels this module registers on webgpu. */
+export const WEBGPU_KERNELS: readonly string[] = [
+  ADD_RMS_NORM,
+  ADD_RMS_NORM_GRAD,
+  SILU_GATE,
+  SILU_GATE_GRAD,
+  ROPE_ATTENTION,
+  ROPE_ATTENTION_GRAD,
+];
+
+interface KernelArgs {
+  inputs: Record<string, tf.TensorInfo>;
+  backend: unknown;
+  attrs?: Record<string, unknown>;
+}
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Shared prologue: the linear workgroup id over a 2-D grid. */
+const WID = "let wid = wg.x + wg.y * nwg.x;";
+const BUILTINS = "@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, " +
+  "@builtin(local_invocation_index) t: u32";
+
+function bindings(outputs: string[], inputs: string[], type = "f32"): string {
+  const lines = outputs.map((n, i) => `@group(0) @binding(${i}) var<storage, read_write> ${n}: array<${type}>;`);
+  inputs.forEach((n, i) => {
+    const ty = n.endsWith(":i32") ? "i32" : type;
+    lines.push(`@group(0) @binding(${outputs.length + i}) var<storage, read> ${n.replace(":i32", "")}: array<${ty}>;`);
+  });
+  return lines.join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// add + RMSNorm
+
+/** Threads per row: a power of two, at most 256, about D / 4 so each thread sums a few values. */
+function rowThreads(d: number): number {
+  let w = 32;
+  while (w < 256 && w * 4 < d) w *= 2;
+  return w;
+}
+
+const REDUCE = `
+  part[t] = acc;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+    if (t < s) { part[t] = part[t] + part[t + s]; }
+    workgroupBarrier();
+  }
+  let total = part[0];`;
+
+function addRmsNormShader(rows: number, d: number, eps: number, wg: number): string {
+  return `
+const R: u32 = ${rows}u; const D: u32 = ${d}u; const WG: u32 = ${wg}u; const EPS: f32 = ${f32(eps)};
+${bindings(["y", "rstd"], ["h", "a"])}
+var<workgroup> part: array<f32, WG>;
+@compute @workgroup_size(WG)
+fn main(${BUILTINS}) {
+  ${WID}
+  if (wid >= R) { return; }
+  let o = wid * D;
+  var acc = 0.0f;
+  for (var i = t; i < D; i = i + WG) { let x = h[o + i] + a[o + i]; acc = acc + x * x; }
+  ${REDUCE}
+  let inv = 1.0f / sqrt(total / f32(D) + EPS);
+  for (var i = t; i < D; i = i + WG) { y[o + i] = (h[o + i] + a[o + i]) * inv; }
+  if (t == 0u) { rstd[wid] = inv; }
+}`;
+}
+
+function addRmsNormGradShader(rows: number, d: number, wg: number): string {
+  return `
+const R: u32 = ${rows}u; const D: u32 = ${d}u; const WG: u32 = ${wg}u;
+${bindings(["dx"], ["dy", "y", "rstd"])}
+var<workgroup> part: array<f32, WG>;
+@compute @workgroup_size(WG)
+fn main(${BUILTINS}) {
+  ${WID}
+  if (wid >= R) { return; }
+  let o = wid * D;
+  var acc = 0.0f;
+  for (var i = t; i < D; i = i + WG) { acc = acc + dy[o + i] * y[o + i]; }
+  ${REDUCE}
+  let m = total / f32(D);
+  let inv = rstd[wid];
+  for (var i = t; i < D; i = i + WG) { dx[o + i] = inv * (dy[o + i] - y[o + i] * m); }
+}`;
+}
+
+function addRmsNormKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
+  const gpu = asWebgpu(backend);
+  const { h, a } = inputs;
+  const d = h.shape[h.shape.length - 1];
+  const rows = size(h.shape) / d;
+  const eps = attrs!.eps as number;
+  const wg = rowThreads(d);
+  const y = gpu.makeTensorInfo(h.shape, "float32"), rstd = gpu.makeTensorInfo([rows], "float32");
+  runShader(gpu, {
+    name: ADD_RMS_NORM,
+    key: `addRmsNorm:${rows}:${d}:${eps}:${wg}`,
+    code: () => addRmsNormShader(rows, d, eps, wg),
+    outputs: [y, rstd],
+    inputs: [h, a],
+    workgroups: rows,
+  });
+  return [y, rstd];
+}
+
+function addRmsNormGradKernel({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
+  const gpu = asWebgpu(backend);
+  const { dy, y, rstd } = inputs;
+  const d = y.shape[y.shape.length - 1];
+  const rows = size(y.shape) / d;
+  const wg = rowThreads(d);
+  const dx = gpu.makeTensorInfo(y.shape, "float32");
+  runShader(gpu, {
+    name: ADD_RMS_NORM_GRAD,
+    key: `addRmsNormGrad:${rows}:${d}:${wg}`,
+    code: () => addRmsNormGradShader(rows, d, wg),
+    outputs: [dx],
+    inputs: [dy, y, rstd],
+    workgroups: rows,
+  });
+  return [dx];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// SiLU gate
+
+const ELEMENT_WG = 256;
+
+function siluGateShader(n: number, inner: number, grad: boolean): string {
+  const body = grad
+    ? `let d = dy[idx];
+  let sg = 1.0f / (1.0f + exp(-g));
+  dgu[src] = d * u * sg * (1.0f + g * (1.0f - sg));
+  dgu[src + I] = d * g * sg;`
+    : `out[idx] = (g / (1.0f + exp(-g))) * u;`;
+  return `
+const N: u32 = ${n}u; const I: u32 = ${inner}u; const WG: u32 = ${ELEMENT_WG}u;
+${grad ? bindings(["dgu"], ["gu", "dy"]) : bindings(["out"], ["gu"])}
+@compute @workgroup_size(WG)
+fn main(${BUILTINS}) {
+  ${WID}
+  let idx = wid * WG + t;
+  if (idx >= N) { return; }
+  let r = idx / I;
+  let src = 2u * r * I + (idx - r * I);
+  let g = gu[src];
+  let u = gu[src + I];
+  ${body}
+}`;
+}
+
+function siluGateKernel({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
+  const gpu = asWebgpu(backend);
+  const { gu } = inputs;
+  const inner = gu.shape[gu.shape.length - 1] / 2;
+  const shape = [...gu.shape.slice(0, -1), inner];
+  const n = size(shape);
+  const out = gpu.makeTensorInfo(shape, "float32");
+  runShader(gpu, {
+    name: SILU_GATE,
+    key: `siluGate:${n}:${inner}`,
+    code: () => siluGateShader(n, inner, false),
+    outputs: [out],
+    inputs: [gu],
+    workgroups: Math.ceil(n / ELEMENT_WG),
+  });
+  return [out];
+}
+
+function siluGateGradKernel({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
+  const gpu = asWebgpu(backend);
+  const { gu, dy } = inputs;
+  const inner = gu.shape[gu.shape.length - 1] / 2;
+  const n = size(dy.shape);
+  const dgu = gpu.makeTensorInfo(gu.shape, "float32");
+  runShader(gpu, {
+    name: SILU_GATE_GRAD,
+    key: `siluGateGrad:${n}:${inner}`,
+    code: () => siluGateShader(n, inner, true),
+    outputs: [dgu],
+    inputs: [gu, dy],
+    workgroups: Math.ceil(n / ELEMENT_WG),
+  });
+  return [dgu];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// RoPE + attention
+
+interface AttentionDims {
+  b: number;
+  s: number;
+  h: number;
+  hd: number;
+  /** Rows per workgroup and per tile of workgroup memory. */
+  tile: number;
+}
+
+/**
+ * Rows per tile: 32 where two tiles of [T, hd] (plus two [T] vectors) fit the device's workgroup memory,
+ * else the largest power of two that fits (at least 4).
+ */
+function attentionTile(device: GPUDevice, hd: number): number {
+  const limit = device.limits.maxComputeWorkgroupStorageSize;
+  let t = 32;
+  while (t > 4 && (2 * t * hd + 2 * t) * 4 > limit) t /= 2;
+  return t;
+}
+
+function attentionDims(gpu: WebgpuBackend, qkv: tf.TensorInfo, cos: tf.TensorInfo): AttentionDims {
+  const [b, s, d3] = qkv.shape;
+  const hd = cos.shape[cos.shape.length - 1];
+  return { b, s, h: d3 / 3 / hd, hd, tile: attentionTile(gpu.device, hd) };
+}
+
+const attentionKey = (d: AttentionDims) => `${d.b}:${d.s}:${d.h}:${d.hd}:${d.tile}`;
+
+/** Constants and the rotated read shared by the attention shaders. */
+function attentionPrelude(d: AttentionDims): string {
+  const dm = d.h * d.hd;
+  return `
+const B: u32 = ${d.b}u; const S: u32 = ${d.s}u; const H: u32 = ${d.h}u; const HD: u32 = ${d.hd}u;
+const HALF: u32 = ${d.hd / 2}u; const D: u32 = ${dm}u; const D3: u32 = ${3 * dm}u; const T: u32 = ${d.tile}u;
+const NB: u32 = ${Math.ceil(d.s / d.tile)}u; const SCALE: f32 = ${f32(1 / Math.sqrt(d.hd))};
+// Element e of RoPE(x) for the head vector at qkv[base .. base + HD) of position pos:
+// x * cos + rotate_half(x) * sin, rotate_half(x) = [-x2, x1].
+fn rotated(base: u32, pos: u32, e: u32) -> f32 {
+  let c = cosT[pos * HD + e];
+  let sn = sinT[pos * HD + e];
+  if (e < HALF) { return qkv[base + e] * c - qkv[base + e + HALF] * sn; }
+  return qkv[base + e] * c + qkv[base + e - HALF] * sn;
+}`;
+}
+
+/** The transpose of RoPE for a gradient g held in a private array, written to dst at base. */
+function unrotateInto(dst: string, g: string, pos: string, base: string): string {
+  return `for (var e = 0u; e < HALF; e = e + 1u) {
+    let g1 = ${g}[e];
+    let g2 = ${g}[e + HALF];
+    ${dst}[${base} + e] = g1 * cosT[${pos} * HD + e] + g2 * sinT[${pos} * HD + HALF + e];
+    ${dst}[${base} + HALF + e] = g2 * cosT[${pos} * HD + HALF + e] - g1 * sinT[${pos} * HD + e];
+  }`;
+}
+
+/** Loads tile rows [r0, r0 + T) of rotated k (or q, with `part` 0) and of v (or dout) into workgroup memory. */
+function loadTile(kPart: number, second: "v" | "dout"): string {
+  const secondRead = second === "v"
+    ? "qkv[(b * S + j) * D3 + 2u * D + h * HD + e]"
+    : "dout[(b * S + j) * D + h * HD + e]";
+  return `for (var x = t; x < T * HD; x = x + T) {
+      let j = r0 + x / HD;
+      let e = x % HD;
+      if (j < S) {
+        tileA[x] = rotated((b * S + j) * D3 + ${kPart}u * D + h * HD, j, e);
+        tileB[x] = ${secondRead};
+      } else {
+        tileA[x] = 0.0f;
+        tileB[x] = 0.0f;
+      }
+    }`;
+}
+
+function attentionForwardShader(d: AttentionDims): string {
+  return `
+${bindings(["out", "lse"], ["qkv", "cosT", "sinT"])}
+${attentionPrelude(d)}
+var<workgroup> tileA: array<f32, ${d.tile * d.hd}>;
+var<workgroup> tileB: array<f32, ${d.tile * d.hd}>;
+@compute @workgroup_size(${d.tile})
+fn main(${BUILTINS}) {
+  ${WID}
+  if (wid >= B * H * NB) { return; }
+  let qb = wid % NB;
+  let h = (wid / NB) % H;
+  let b = wid / (NB * H);
+  let i = qb * T + t;
+  let ic = min(i, S - 1u);
+  var q: array<f32, ${d.hd}>;
+  var acc: array<f32, ${d.hd}>;
+  var sc: array<f32, ${d.tile}>;
+  for (var e = 0u; e < HD; e = e + 1u) {
+    q[e] = rotated((b * S + ic) * D3 + h * HD, ic, e);
+    acc[e] = 0.0f;
+  }
+  var m = -3.0e38f;
+  var l = 0.0f;
+  for (var r0 = 0u; r0 < S; r0 = r0 + T) {
+    workgroupBarrier();
+    ${loadTile(1, "v")}
+    workgroupBarrier();
+    let n = min(T, S - r0);
+    var mt = m;
+    // Loops run to the constant T (rows past the end masked), so the compiler can unroll them and keep sc
+    // in registers.
+    for (var r = 0u; r < T; r = r + 1u) {
+      var dot = 0.0f;
+      for (var e = 0u; e < HD; e = e + 1u) { dot = dot + q[e] * tileA[r * HD + e]; }
+      sc[r] = select(-3.0e38f, dot * SCALE, r < n);
+      mt = max(mt, sc[r]);
+    }
+    let corr = exp(m - mt);
+    l = l * corr;
+    for (var e = 0u; e < HD; e = e + 1u) { acc[e] = acc[e] * corr; }
+    for (var r = 0u; r < T; r = r + 1u) {
+      let p = select(0.0f, exp(sc[r] - mt), r < n);
+      l = l + p;
+      for (var e = 0u; e < HD; e = e + 1u) { acc[e] = acc[e] + p * tileB[r * HD + e]; }
+    }
+    m = mt;
+  }
+  if (i < S) {
+    let o = (b * S + i) * D + h * HD;
+    let inv = 1.0f / l;
+    for (var e = 0u; e < HD; e = e + 1u) { out[o + e] = acc[e] * inv; }
+    lse[(b * H + h) * S + i] = m + log(l);
+  }
+}`;
+}
+
+/** dq for one query row per thread, streaming key tiles. */
+function attentionGradQShader(d: AttentionDims): string {
+  return `
+${bindings(["dqkv"], ["qkv", "cosT", "sinT", "outT", "lse", "dout"])}
+${attentionPrelude(d)}
+var<workgroup> tileA: array<f32, ${d.tile * d.hd}>;
+var<workgroup> tileB: array<f32, ${d.tile * d.hd}>;
+@compute @workgroup_size(${d.tile})
+fn main(${BUILTINS}) {
+  ${WID}
+  if (wid >= B * H * NB) { return; }
+  let qb = wid % NB;
+  let h = (wid / NB) % H;
+  let b = wid / (NB * H);
+  let i = qb * T + t;
+  let ic = min(i, S - 1u);
+  var q: array<f32, ${d.hd}>;
+  var g: array<f32, ${d.hd}>;
+  var dq: array<f32, ${d.hd}>;
+  var delta = 0.0f;
+  let o = (b * S + ic) * D + h * HD;
+  for (var e = 0u; e < HD; e = e + 1u) {
+    q[e] = rotated((b * S + ic) * D3 + h * HD, ic, e);
+    g[e] = dout[o + e];
+    delta = delta + g[e] * outT[o + e];
+    dq[e] = 0.0f;
+  }
+  let z = lse[(b * H + h) * S + ic];
+  for (var r0 = 0u; r0 < S; r0 = r0 + T) {
+    workgroupBarrier();
+    ${loadTile(1, "v")}
+    workgroupBarrier();
+    let n = min(T, S - r0);
+    for (var r = 0u; r < n; r = r + 1u) {
+      var s = 0.0f;
+      var dp = 0.0f;
+      for (var e = 0u; e < HD; e = e + 1u) {
+        s = s + q[e] * tileA[r * HD + e];
+        dp = dp + g[e] * tileB[r * HD + e];
+      }
+      let ds = exp(s * SCALE - z) * (dp - delta);
+      for (var e = 0u; e < HD; e = e + 1u) { dq[e] = dq[e] + ds * tileA[r * HD + e]; }
+    }
+  }
+  if (i < S) {
+    for (var e = 0u; e < HD; e = e + 1u) { dq[e] = dq[e] * SCALE; }
+    ${unrotateInto("dqkv", "dq", "i", "(b * S + i) * D3 + h * HD")}
+  }
+}`;
+}
+
+/** dk and dv for one key row per thread, streaming query tiles (rotated q, dout, lse, delta). */
+function attentionGradKvShader(d: AttentionDims): string {
+  return `
+${bindings(["dqkv"], ["qkv", "cosT", "sinT", "outT", "lse", "dout"])}
+${attentionPrelude(d)}
+var<workgroup> tileA: array<f32, ${d.tile * d.hd}>;
+var<workgroup> tileB: array<f32, ${d.tile * d.hd}>;
+var<workgroup> zT: array<f32, ${d.tile}>;
+var<workgroup> deltaT: array<f32, ${d.tile}>;
+@compute @workgroup_size(${d.tile})
+fn main(${BUILTINS}) {
+  ${WID}
+  if (wid >= B * H * NB) { return; }
+  let kb = wid % NB;
+  let h = (wid / NB) % H;
+  let b = wid / (NB * H);
+  let j = kb * T + t;
+  let jc = min(j, S - 1u);
+  var k: array<f32, ${d.hd}>;
+  var v: array<f32, ${d.hd}>;
+  var dk: array<f32, ${d.hd}>;
+  var dv: array<f32, ${d.hd}>;
+  for (var e = 0u; e < HD; e = e + 1u) {
+    k[e] = rotated((b * S + jc) * D3 + D + h * HD, jc, e);
+    v[e] = qkv[(b * S + jc) * D3 + 2u * D + h * HD + e];
+    dk[e] = 0.0f;
+    dv[e] = 0.0f;
+  }
+  for (var r0 = 0u; r0 < S; r0 = r0 + T) {
+    workgroupBarrier();
+    ${loadTile(0, "dout")}
+    let iq = r0 + t;
+    if (iq < S) {
+      let o = (b * S + iq) * D + h * HD;
+      var delta = 0.0f;
+      for (var e = 0u; e < HD; e = e + 1u) { delta = delta + dout[o + e] * outT[o + e]; }
+      deltaT[t] = delta;
+      zT[t] = lse[(b * H + h) * S + iq];
+    }
+    workgroupBarrier();
+    let n = min(T, S - r0);
+    for (var r = 0u; r < n; r = r + 1u) {
+      var s = 0.0f;
+      var dp = 0.0f;
+      for (var e = 0u; e < HD; e = e + 1u) {
+        s = s + tileA[r * HD + e] * k[e];
+        dp = dp + tileB[r * HD + e] * v[e];
+      }
+      let p = exp(s * SCALE - zT[r]);
+      let ds = p * (dp - deltaT[r]);
+      for (var e = 0u; e < HD; e = e + 1u) {
+        dv[e] = dv[e] + p * tileB[r * HD + e];
+        dk[e] = dk[e] + ds * tileA[r * HD + e];
+      }
+    }
+  }
+  if (j < S) {
+    for (var e = 0u; e < HD; e = e + 1u) {
+      dk[e] = dk[e] * SCALE;
+      dqkv[(b * S + j) * D3 + 2u * D + h * HD + e] = dv[e];
+    }
+    ${unrotateInto("dqkv", "dk", "j", "(b * S + j) * D3 + D + h * HD")}
+  }
+}`;
+}
+
+function ropeAttentionKernel({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
+  const gpu = asWebgpu(backend);
+  const { qkv, cos, sin } = inputs;
+  const d = attentionDims(gpu, qkv, cos);
+  const out = gpu.makeTensorInfo([d.b, d.s, d.h * d.hd], "float32");
+  const lse = gpu.makeTensorInfo([d.b, d.h, d.s], "float32");
+  runShader(gpu, {
+    name: ROPE_ATTENTION,
+    key: `ropeAttention:${attentionKey(d)}`,
+    code: () => attentionForwardShader(d),
+    outputs: [out, lse],
+    inputs: [qkv, cos, sin],
+    workgroups: d.b * d.h * Math.ceil(d.s / d.tile),
+  });
+  return [out, lse];
+}
+
+function ropeAttentionGradKernel({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
+  const gpu = asWebgpu(backend);
+  const { qkv, cos, sin, out, lse, dout } = inputs;
+  const d = attentionDims(gpu, qkv, cos);
+  const dqkv = gpu.makeTensorInfo(qkv.shape, "float32");
+  const ins = [qkv, cos, sin, out, lse, dout];
+  const workgroups = d.b * d.h * Math.ceil(d.s / d.tile);
+  // Two dispatches into one output: dq columns, then dk and dv columns.
+  runShader(gpu, {
+    name: `${ROPE_ATTENTION_GRAD}(q)`,
+    key: `ropeAttentionGradQ:${attentionKey(d)}`,
+    code: () => attentionGradQShader(d),
+    outputs: [dqkv],
+    inputs: ins,
+    workgroups,
+  });
+  runShader(gpu, {
+    name: `${ROPE_ATTENTION_GRAD}(kv)`,
+    key: `ropeAttentionGradKv:${attentionKey(d)}`,
+    code: () => attentionGradKvShader(d),
+    outputs: [dqkv],
+    inputs: ins,
+    workgroups,
+  });
+  return [dqkv];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Puzzle-embedding sign-SGD on a device table
+
+const SIGN_SGD_WG = 64;
+
+function signSgdShader(batch: number, d: number): string {
+  return `
+const BATCH: u32 = ${batch}u; const D: u32 = ${d}u; const WG: u32 = ${SIGN_SGD_WG}u;
+struct Params { decay: f32, step: f32, rows: u32, zero: u32 };
+${bindings(["table"], ["grad", "ids:i32", "uniq:i32"])}
+@group(0) @binding(4) var<uniform> params: Params;
+@compute @workgroup_size(WG)
+fn main(${BUILTINS}) {
+  ${WID}
+  let idx = wid * WG + t;
+  if (idx >= params.rows * D) { return; }
+  let u = idx / D;
+  let k = idx - u * D;
+  let id = uniq[u];
+  // Float32 sums in batch order, as the host SparseSignSGD (and torch's scatter_add_) sums.
+  var sum = 0.0f;
+  for (var r = 0u; r < BATCH; r = r + 1u) {
+    if (ids[r] == id) { sum = sum + grad[r * D + k]; }
+  }
+  let at = u32(id) * D + k;
+  // p * decay is rounded to f32 before the add, as on the host: xor with a uniform that is 0 at run time
+  // hides the product from the compiler, which could otherwise contract the two into one fma.
+  let decayed = bitcast<f32>(bitcast<u32>(table[at] * params.decay) ^ params.zero);
+  table[at] = decayed + params.step * sign(sum);
+}`;
+}
+
+/**
+ * One sparse sign-SGD step on a device-resident puzzle table [N, D], in place: for each distinct id of the
+ * batch, g = the sum of its rows of `grad` [B, D] (float32, in batch order), then
+ * `p = fround(p * fround(1 - lr * wd)) + fround(-lr) * sign(g)`, as lib/train's `SparseSignSGD` does on the
+ * host. webgpu only; `table` must not share its buffer with another tensor (a clone would change with it).
+ * Ids are checked against N before anything is recorded.
+ *
+ * @example
+ * ```ts ignore
+ * // On webgpu: one step on rows 0 and 2 of a [3, 4] table.
+ * const table = tf.zeros([3, 4]);
+ * signSgdRowsInPlace(table, tf.ones([2, 4]), Int32Array.from([2, 0]), 0.01, 0.1);
+ * ```
+ */
+export function signSgdRowsInPlace(table: Tensor, grad: Tensor, ids: Int32Array, lr: number, wd: number): void {
+  const gpu = asWebgpu(tf.backend());
+  const [n, d] = table.shape;
+  if (table.rank !== 2 || grad.rank !== 2 || grad.shape[0] !== ids.length || grad.shape[1] !== d) {
+    throw new RangeError(
+      `Cannot apply sign-SGD on the device: table [${table.shape}], gradient [${grad.shape}] and ${ids.length} ids ` +
+        `do not fit (expected [N, D], [B, D] and B ids)`,
+    );
+  }
+  if (!(Number.isFinite(lr) && lr >= 0)) throw new RangeError(`Cannot apply sign-SGD on the device: lr ${lr}`);
+  const first = new Set<number>();
+  for (const id of ids) {
+    if (!(Number.isInteger(id) && id >= 0 && id < n)) {
+      throw new RangeError(`Cannot apply sign-SGD on the device: id ${id} is outside the table's ${n} rows`);
+    }
+    first.add(id);
+  }
+  if (gpu.tensorMap.get(table.dataId).refCount !== 1) {
+    throw new Error("Cannot apply sign-SGD on the device: the table shares its buffer with another tensor");
+  }
+  const uniq = Int32Array.from(first);
+  const params = new ArrayBuffer(16);
+  new Float32Array(params, 0, 2).set([Math.fround(1 - lr * wd), Math.fround(-lr)]);
+  new Uint32Array(params, 8, 1)[0] = uniq.length;
+  const idsT = tf.tensor1d(ids, "int32"), uniqT = tf.tensor1d(uniq, "int32");
+  try {
+    runShader(gpu, {
+      name: "TrmDisPuzzleSignSgd",
+      key: `signSgd:${ids.length}:${d}`,
+      code: () => signSgdShader(ids.length, d),
+      outputs: [table],
+      inputs: [grad, idsT, uniqT],
+      uniform: params,
+      workgroups: Math.ceil((uniq.length * d) / SIGN_SGD_WG),
+    });
+  } finally {
+    // Safe before the queue runs: the backend keeps buffers of queued dispatches until the submit.
+    idsT.dispose();
+    uniqT.dispose();
+  }
+}
+
+/**
+ * Frees the host copy tfjs keeps of a webgpu tensor after a read (`data()` caches the values beside the
+ * buffer); the buffer stays the tensor's storage. No-op on other backends or before the first upload.
+ *
+ * @example
+ * ```ts ignore
+ * const values = await table.data();
+ * dropHostCopy(table); // the next read downloads again
+ * ```
+ */
+export function dropHostCopy(t: Tensor): void {
+  if (tf.getBackend() !== "webgpu") return;
+  const data = asWebgpu(tf.backend()).tensorMap.get(t.dataId);
+  if (data.resource) data.values = null;
+}
+
+/** Whether {@linkcode signSgdRowsInPlace} can run on the current backend. */
+export function deviceSignSgdAvailable(): boolean {
+  return tf.getBackend() === "webgpu";
+}
+
+/**
+ * Whether trainers should move the puzzle table to the device: on webgpu when `TRM_DIS_PUZZLE_TABLE=device`.
+ * Off by default, because the host copy then goes stale and a caller that reads it (checkpoints,
+ * evaluation) must first call the model's `syncPuzzleTable()`.
+ */
+export function devicePuzzleTableRequested(): boolean {
+  if (!deviceSignSgdAvailable()) return false;
+  try {
+    return Deno.env.get("TRM_DIS_PUZZLE_TABLE") === "device";
+  } catch {
+    return false; // no --allow-env
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Registration
+
+const KERNEL_FUNCS: [string, (args: KernelArgs) => tf.TensorInfo[]][] = [
+  [ADD_RMS_NORM, addRmsNormKernel],
+  [ADD_RMS_NORM_GRAD, addRmsNormGradKernel],
+  [SILU_GATE, siluGateKernel],
+  [SILU_GATE_GRAD, siluGateGradKernel],
+  [ROPE_ATTENTION, ropeAttentionKernel],
+  [ROPE_ATTENTION_GRAD, ropeAttentionGradKernel],
+];
+
+let installed = false;
+
+/**
+ * Registers the WGSL kernels on the webgpu backend (idempotent); lib/backend's fused ops then use them.
+ * Returns the names registered.
+ *
+ * @example
+ * ```ts ignore
+ * await initBackend("webgpu"); // installs them unless TRM_DIS_WEBGPU_KERNELS=0
+ * installWebgpuKernels(); // ["TrmDisAddRmsNorm", ...]
+ * ```
+ */
+export function installWebgpuKernels(): readonly string[] {
+  if (!installed) {
+    for (const [kernelName, kernelFunc] of KERNEL_FUNCS) {
+      tf.registerKernel({ kernelName, backendName: "webgpu", kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+    }
+    installed = true;
+  }
+  return WEBGPU_KERNELS;
+}
+
+/** Removes them again, so the fused ops fall back to the op chains (for tests and comparisons). */
+export function uninstallWebgpuKernels(): void {
+  if (!installed) return;
+  for (const [kernelName] of KERNEL_FUNCS) tf.unregisterKernel(kernelName, "webgpu");
+  installed = false;
+}

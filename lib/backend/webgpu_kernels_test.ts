@@ -1,0 +1,197 @@
+/**
+ * The WGSL kernels against the tfjs op chains they replace, on the webgpu backend (a software adapter such
+ * as Debian's lavapipe is enough): values and gradients (through a random linear functional of the
+ * output), no leaked tensors; the device sign-SGD against lib/train's host SparseSignSGD, bit for bit;
+ * the environment switch that turns the kernels off. Tests that need an adapter skip, saying why, where
+ * none exists.
+ */
+import assert from "node:assert/strict";
+import {
+  addRmsNorm,
+  BackendUnavailableError,
+  dropHostCopy,
+  hasKernel,
+  initBackend,
+  installWebgpuKernels,
+  rope,
+  ropeAttention,
+  signSgdRowsInPlace,
+  siluGate,
+  tf,
+  uninstallWebgpuKernels,
+  WEBGPU_KERNELS,
+} from "./mod.ts";
+import { attention } from "./ops.ts";
+import { grid } from "./_webgpu_dispatch.ts";
+import { ropeTables } from "../model/layers.ts";
+import { Rng } from "../random/mod.ts";
+import { SparseSignSGD } from "../train/mod.ts";
+
+/** Initialises webgpu; false (after noting the skip) where no adapter exists. */
+async function webgpu(t: Deno.TestContext): Promise<boolean> {
+  try {
+    await initBackend("webgpu");
+    return true;
+  } catch (e) {
+    if (!(e instanceof BackendUnavailableError)) throw e;
+    console.log(`skipped: ${e.message}`);
+    await t.step({ name: "webgpu adapter present", ignore: true, fn: () => {} });
+    return false;
+  }
+}
+
+function randomTensor(rng: Rng, shape: number[], scale = 1): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: n }, () => scale * rng.normal()), shape);
+}
+
+/** max |x - y| / max |y|. */
+async function relDiff(x: tf.Tensor, y: tf.Tensor): Promise<number> {
+  assert.deepEqual(x.shape, y.shape);
+  const [a, b] = [await x.data(), await y.data()];
+  let d = 0, m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  return d / Math.max(m, 1e-30);
+}
+
+/**
+ * Worst relative difference of the value and of every input gradient of sum(w * f(xs)) between the
+ * kernels and the op chains (the same function with the kernels unregistered); and no tensor left behind
+ * by a gradient computation through the kernels.
+ */
+async function compare(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], rng: Rng): Promise<number> {
+  installWebgpuKernels();
+  const probe = f(...xs);
+  const w = randomTensor(rng, probe.shape);
+  probe.dispose();
+  const run = () => [f(...xs), ...tf.grads((...a: tf.Tensor[]) => tf.sum(tf.mul(f(...a), w)))(xs)];
+  const fast = run();
+  uninstallWebgpuKernels();
+  const reference = run();
+  installWebgpuKernels();
+  let worst = 0;
+  for (let i = 0; i < fast.length; i++) worst = Math.max(worst, await relDiff(fast[i], reference[i]));
+  tf.dispose([...fast, ...reference]);
+  const before = tf.memory().numTensors;
+  tf.tidy(() => void run());
+  assert.equal(tf.memory().numTensors, before, `tensors ${before} -> ${tf.memory().numTensors}`);
+  w.dispose();
+  return worst;
+}
+
+Deno.test("webgpu kernels match the op chains: addRmsNorm, siluGate, ropeAttention, values and gradients", async (t) => {
+  if (!(await webgpu(t))) return;
+  for (const k of WEBGPU_KERNELS) assert.ok(hasKernel(k), `${k} registered on webgpu`);
+  const rng = Rng.fromSeed(11);
+  // D = 40 is not a multiple of the 32 threads per row, so some threads sum two values and some one.
+  const [h, a] = [randomTensor(rng, [3, 5, 40]), randomTensor(rng, [3, 5, 40])];
+  const norm = await compare((x, y) => addRmsNorm(x, y, 1e-5), [h, a], rng);
+  console.log(`addRmsNorm worst rel diff ${norm.toExponential(2)}`);
+  assert.ok(norm < 1e-5, `addRmsNorm ${norm}`);
+  const gu = randomTensor(rng, [3, 4, 2 * 20], 3);
+  const gate = await compare(siluGate, [gu], rng);
+  console.log(`siluGate worst rel diff ${gate.toExponential(2)}`);
+  assert.ok(gate < 1e-5, `siluGate ${gate}`);
+  // S = 37: two key tiles of 32, the second partial; 2 heads of width 8.
+  const [b, s, heads, hd] = [2, 37, 2, 8];
+  const tables = ropeTables(s, hd, 10000);
+  const cos = tf.tensor2d(tables.cos, [s, hd]), sin = tf.tensor2d(tables.sin, [s, hd]);
+  const qkv = randomTensor(rng, [b, s, 3 * heads * hd]);
+  const att = await compare((x) => ropeAttention(x, cos, sin), [qkv], rng);
+  console.log(`ropeAttention worst rel diff ${att.toExponential(2)}`);
+  assert.ok(att < 1e-5, `ropeAttention ${att}`);
+  tf.dispose([h, a, gu, cos, sin, qkv]);
+  await initBackend("cpu");
+});
+
+Deno.test("webgpu ropeAttention equals RoPE then softmax attention computed by hand", async (t) => {
+  if (!(await webgpu(t))) return;
+  const rng = Rng.fromSeed(12);
+  const [b, s, heads, hd] = [1, 5, 2, 4];
+  const tables = ropeTables(s, hd, 10000);
+  const cos = tf.tensor2d(tables.cos, [s, hd]), sin = tf.tensor2d(tables.sin, [s, hd]);
+  const qkv = randomTensor(rng, [b, s, 3 * heads * hd]);
+  const ours = ropeAttention(qkv, cos, sin);
+  // Independent of fused.ts's fallback: split, RoPE, transposes and the plain attention op.
+  const reference = tf.tidy(() => {
+    const [q, k, v] = tf.split(qkv.reshape([b, s, 3 * heads, hd]), 3, 2); // [B, S, H, hd] each
+    const c = cos.reshape([s, 1, hd]), sn = sin.reshape([s, 1, hd]);
+    const perm = [0, 2, 1, 3];
+    const o = attention(
+      tf.transpose(rope(q, c, sn), perm),
+      tf.transpose(rope(k, c, sn), perm),
+      tf.transpose(v, perm),
+    ); // [B, H, S, hd]
+    return tf.transpose(o, perm).reshape([b, s, heads * hd]);
+  });
+  const d = await relDiff(ours, reference);
+  assert.ok(d < 1e-5, `ropeAttention vs by-hand ${d}`);
+  tf.dispose([cos, sin, qkv, ours, reference]);
+  await initBackend("cpu");
+});
+
+Deno.test("device sign-SGD equals the host SparseSignSGD bit for bit, reading back between steps", async (t) => {
+  if (!(await webgpu(t))) return;
+  const rng = Rng.fromSeed(13);
+  const [n, d, b] = [7, 48, 16];
+  const host = Float32Array.from({ length: n * d }, () => rng.normal());
+  const table = tf.tensor2d(host.slice(), [n, d]);
+  const opt = new SparseSignSGD(host, d, { weightDecay: 0.1 });
+  const start = tf.memory().numTensors;
+  let mismatches = 0;
+  for (let step = 0; step < 4; step++) {
+    // Repeated ids (sums over several rows), and exact zeros (sign 0: decay only).
+    const ids = Int32Array.from({ length: b }, () => rng.int(n));
+    const g = Float32Array.from({ length: b * d }, (_, i) => (i % 5 === 0 ? 0 : rng.normal() * 1e-3));
+    const gT = tf.tensor2d(g, [b, d]);
+    const lr = 0.01 * (step + 1);
+    signSgdRowsInPlace(table, gT, ids, lr, 0.1);
+    gT.dispose();
+    opt.apply(ids, g, lr);
+    // The read caches values on the host; the next in-place step must invalidate that cache.
+    const dev = await table.data();
+    for (let i = 0; i < host.length; i++) if (dev[i] !== host[i]) mismatches++;
+  }
+  console.log(`device sign-SGD: ${mismatches} of ${4 * n * d} values differ from the host's`);
+  assert.equal(mismatches, 0);
+  dropHostCopy(table);
+  assert.deepEqual(Array.from(await table.data()), Array.from(host));
+  assert.equal(tf.memory().numTensors, start);
+  const g = tf.zeros([2, d]);
+  assert.throws(
+    () => signSgdRowsInPlace(table, g, Int32Array.from([0, 7]), 0.1, 0),
+    /id 7 is outside the table's 7 rows/,
+  );
+  const alias = tf.clone(table);
+  assert.throws(() => signSgdRowsInPlace(table, g, Int32Array.from([0, 1]), 0.1, 0), /shares its buffer/);
+  tf.dispose([alias, g, table]);
+  await initBackend("cpu");
+});
+
+Deno.test("TRM_DIS_WEBGPU_KERNELS=0 leaves webgpu on the op chains", async (t) => {
+  if (!(await webgpu(t))) return;
+  Deno.env.set("TRM_DIS_WEBGPU_KERNELS", "0");
+  try {
+    const info = await initBackend("webgpu");
+    assert.match(String(info.details.fusedKernels), /^off/);
+    assert.ok(!hasKernel("TrmDisRopeAttention"));
+  } finally {
+    Deno.env.delete("TRM_DIS_WEBGPU_KERNELS");
+  }
+  const info = await initBackend("webgpu");
+  assert.equal(info.details.fusedKernels, true);
+  assert.ok(WEBGPU_KERNELS.every(hasKernel));
+  await initBackend("cpu");
+});
+
+Deno.test("grid spreads workgroups over x and y within the per-dimension limit", () => {
+  assert.deepEqual(grid(10, 65535), [10, 1, 1]);
+  for (const n of [65536, 100_000, 469_000]) {
+    const [x, y] = grid(n, 65535);
+    assert.ok(x <= 65535 && y <= 65535 && x * y >= n && x * (y - 1) < n, `grid(${n}) = ${x} x ${y}`);
+  }
+  assert.throws(() => grid(5, 2), /more than 2\^2/);
+});
