@@ -24,6 +24,8 @@ export * from "./lib/data/mod.ts";
 export * from "./lib/model/mod.ts";
 export * from "./lib/train/mod.ts";
 export * from "./lib/eval/mod.ts";
+export * from "./lib/analysis/mod.ts";
+export * from "./lib/experiment/mod.ts";
 
 if (import.meta.main) {
   const { main } = await import("./cli/main.ts");

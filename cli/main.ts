@@ -12,16 +12,20 @@ import * as bench from "./bench.ts";
 import * as data from "./data.ts";
 import * as evalCmd from "./eval.ts";
 import * as list from "./list.ts";
+import * as reproduce from "./reproduce.ts";
 import * as train from "./train.ts";
+import * as verify from "./verify.ts";
 
 /** The subcommands, in the order help lists them. */
 const COMMANDS: { makeCommand(): Command }[] = [
   data,
   bench,
   list,
+  reproduce,
   train,
   evalCmd,
   analyze,
+  verify,
 ];
 
 /** Builds the program with every subcommand. */
@@ -48,7 +52,22 @@ export function makeProgram(): Command {
  * ```
  */
 export async function main(argv: readonly string[] = Deno.args): Promise<number> {
+  quietVulkanLoader();
   return await runCli(makeProgram(), argv);
+}
+
+/**
+ * Vulkan's loader prints "XDG_RUNTIME_DIR is invalid or not set" on every WebGPU adapter request when
+ * the variable is unset (as on CI machines and under `auto`, which probes webgpu). A private runtime
+ * directory for this process silences it; an existing setting is left alone.
+ */
+function quietVulkanLoader(): void {
+  try {
+    if (Deno.env.get("XDG_RUNTIME_DIR")) return;
+    Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync({ prefix: "trm-dis-xdg-" }));
+  } catch {
+    // Without --allow-env or a writable temp dir the message stays; nothing else depends on it.
+  }
 }
 
 if (import.meta.main) Deno.exit(await main());

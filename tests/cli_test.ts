@@ -55,11 +55,15 @@ Commands:
   bench [options]              measure training and inference speed, side by
                                side with PyTorch where it is installed
   list [options]               list the experiments and their profiles
+  reproduce [options] [name]   run an experiment's profile and write its report
+                               (see \`list\`)
   train [options] <config>     train TRM or DIS from a config into a run folder
                                (resumable)
   eval [options] <run>         evaluate the latest checkpoint of a run folder
   analyze [options] <runs...>  policy-improvement diagnostics of trained runs
                                (margins, dead compute, guided decoding)
+  verify [options]             re-run every experiment's smoke profile and
+                               compare it with the goldens in fixtures/expected
   help [command]               display help for command
 `;
 

@@ -1,0 +1,262 @@
+/**
+ * `reproduce <name> [--profile smoke|small|paper] [--out DIR] [--backend NAME] [--seed N] [--set k=v ...]
+ * [--resume] [--data-dir DIR] [--rows a,b] [--jobs N] [--estimate-only]`, and `reproduce --list`: runs one
+ * experiment of `experiments/` (lib/experiment does the work) and writes its folder, by default
+ * `runs/<name>/<profile>/`. Progress and row output go to stderr, the summary to stdout. The paper
+ * profile prints its compute estimate (measured on the backend) before it trains.
+ *
+ * @module
+ */
+import { join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { type BackendInfo, initBackend } from "../lib/backend/mod.ts";
+import { InputError } from "../lib/errors.ts";
+import {
+  type ComputeEstimate,
+  DEFAULT_PROFILE,
+  type ExperimentEvent,
+  type ExperimentSpec,
+  type ProfileName,
+  PROFILES,
+  runExperiment,
+} from "../lib/experiment/mod.ts";
+import { backendOption, outOption, print, printErr, seedOption, setOption } from "./_common.ts";
+import { progressRouter } from "./eval.ts";
+import { formatDuration } from "./_progress.ts";
+import * as list from "./list.ts";
+
+/** The root module, which subprocesses run. */
+const MOD_PATH = fileURLToPath(new URL("../mod.ts", import.meta.url));
+
+/** The environment variable that names the ARC data folder (lib/train reads it). */
+export const DATA_DIR_ENV = "TRM_DIS_DATA_DIR";
+
+function positive(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError(`Expected a positive integer, got "${v}".`);
+  }
+  return n;
+}
+
+function commaList(v: string): string[] {
+  const items = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (items.length === 0) throw new InvalidArgumentError(`Expected a comma-separated list, got "${v}".`);
+  return items;
+}
+
+/**
+ * Loads `experiments/<name>.ts` and returns its `spec`; an unknown name is an InputError listing the
+ * experiments.
+ *
+ * @example
+ * ```ts ignore
+ * const spec = await loadExperiment("nqueens");
+ * spec.info.title;
+ * ```
+ */
+export async function loadExperiment(name: string, dir = list.DEFAULT_EXPERIMENTS_DIR): Promise<ExperimentSpec> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile && e.name.endsWith(".ts") && !e.name.startsWith("_") && !e.name.endsWith("_test.ts")) {
+      names.push(e.name.slice(0, -3));
+    }
+  }
+  names.sort();
+  if (!names.includes(name)) {
+    throw new InputError(`Cannot reproduce "${name}": no such experiment (expected one of ${names.join(", ")})`);
+  }
+  const mod = await import(pathToFileURL(join(dir, `${name}.ts`)).href);
+  if (!mod.spec || typeof mod.spec.summarize !== "function") {
+    throw new Error(`Cannot reproduce "${name}": experiments/${name}.ts exports no experiment "spec"`);
+  }
+  return mod.spec as ExperimentSpec;
+}
+
+function flops(x: number): string {
+  const units: [number, string][] = [[1e18, "EFLOP"], [1e15, "PFLOP"], [1e12, "TFLOP"], [1e9, "GFLOP"], [1e6, "MFLOP"]];
+  for (const [u, name] of units) if (x >= u) return `${(x / u).toFixed(2)} ${name}`;
+  return `${x.toFixed(0)} FLOP`;
+}
+
+function estimateLines(id: string, e: ComputeEstimate, backend: string): string[] {
+  const lines = [
+    `  ${id}: ${e.steps.toLocaleString("en-US")} steps at batch ${e.batchSize}, ` +
+    `${e.evaluations} evaluation(s) of ${e.evalExamples.toLocaleString("en-US")} examples; ` +
+    `${flops(e.trainFlops)} training + ${flops(e.evalFlops)} evaluation = ${flops(e.totalFlops)} (matmul)`,
+  ];
+  if (e.measured && e.expectedSeconds !== null) {
+    lines.push(
+      `    measured on ${backend}: ${e.measured.secondsPerStep.toFixed(3)} s/step at batch ${e.measured.batch} ` +
+        `(${flops(e.measured.flopsPerSecond)}/s) -> expected ${formatDuration(e.expectedSeconds)}`,
+    );
+  }
+  return lines;
+}
+
+function eventPrinter(name: string, backend: BackendInfo): (e: ExperimentEvent) => void {
+  let total = 0;
+  let headed = false;
+  return (e) => {
+    switch (e.kind) {
+      case "plan":
+        printErr(
+          `reproduce ${name}: profile ${e.profile} (${e.file}), rows ${e.selected.join(", ")} of ` +
+            `${e.rows.length}, backend ${backend.name} -> ${e.out}`,
+        );
+        break;
+      case "estimate":
+        if (!headed) printErr("Compute estimate (before training):");
+        headed = true;
+        for (const l of estimateLines(e.row.id, e.estimate, backend.name)) printErr(l);
+        total += e.estimate.expectedSeconds ?? 0;
+        break;
+      case "row-skip":
+        printErr(`row ${e.row.id}: ${e.reason}, kept as it is`);
+        break;
+      case "row-start":
+        if (total > 0) {
+          printErr(`  all rows: expected ${formatDuration(total)} on ${backend.name}`);
+          total = 0;
+        }
+        printErr(
+          `row ${e.row.id} (${e.row.label}, ${e.row.loaded.config.model.preset})${e.resume ? ": resuming" : ""}`,
+        );
+        break;
+      case "row-done":
+        printErr(`row ${e.row.id}: done in ${formatDuration(e.seconds)}`);
+        break;
+      case "row-output":
+        printErr(`[${e.row}] ${e.line}`);
+        break;
+      case "report":
+        break;
+    }
+  };
+}
+
+/** The `reproduce` command. */
+export function makeCommand(): Command {
+  return new Command("reproduce")
+    .description("run an experiment's profile and write its report (see `list`)")
+    .argument("[name]", "experiment name, e.g. nqueens")
+    .addOption(
+      new Option("--profile <name>", "profile to run").choices([...PROFILES]).default(DEFAULT_PROFILE),
+    )
+    .addOption(outOption(undefined, "experiment folder (default: runs/<name>/<profile>)"))
+    .addOption(backendOption())
+    .addOption(seedOption())
+    .addOption(setOption())
+    .addOption(new Option("--resume", "continue the rows already in the folder (finished rows are kept)"))
+    .addOption(new Option("--data-dir <dir>", `ARC data folder (default: $${DATA_DIR_ENV}, else the fetch cache)`))
+    .addOption(
+      new Option("--rows <list>", "run only these rows (ids or id parts, comma-separated)").argParser(commaList),
+    )
+    .addOption(new Option("--jobs <n>", "rows trained at a time, in subprocesses").argParser(positive).default(1))
+    .addOption(new Option("--estimate-only", "print the compute estimate and stop"))
+    .addOption(new Option("--list", "list the experiments and their profiles"))
+    .addOption(new Option("--train-only", "train the rows and write no report (used by --jobs)").hideHelp())
+    .action(async (
+      name: string | undefined,
+      opts: {
+        profile: ProfileName;
+        out?: string;
+        backend: string;
+        seed?: number;
+        set: string[];
+        resume?: boolean;
+        dataDir?: string;
+        rows?: string[];
+        jobs: number;
+        estimateOnly?: boolean;
+        list?: boolean;
+        trainOnly?: boolean;
+      },
+    ) => {
+      if (opts.list) {
+        await list.makeCommand().parseAsync([], { from: "user" });
+        return;
+      }
+      if (name === undefined) {
+        throw new InputError("Cannot reproduce: name an experiment (`reproduce --list` shows them)");
+      }
+      const spec = await loadExperiment(name);
+      if (opts.dataDir !== undefined) {
+        const dir = resolve(opts.dataDir);
+        try {
+          if (!(await Deno.stat(dir)).isDirectory) throw new Deno.errors.NotFound();
+        } catch (e) {
+          if (e instanceof Deno.errors.NotFound) {
+            throw new InputError(`Cannot use --data-dir "${opts.dataDir}": it is not a folder`);
+          }
+          throw e;
+        }
+        // Through the environment, not the row configs: a path in the config would change its hash.
+        Deno.env.set(DATA_DIR_ENV, dir);
+      }
+      const out = opts.out ?? join("runs", name, opts.profile);
+      const overrides = [...opts.set, ...(opts.seed === undefined ? [] : [`seed=${opts.seed}`])];
+      const backend = await initBackend(opts.backend as Parameters<typeof initBackend>[0]);
+      const progress = progressRouter();
+      const passOn = [
+        "--backend",
+        opts.backend,
+        ...opts.set.flatMap((s) => ["--set", s]),
+        ...(opts.seed === undefined ? [] : ["--seed", String(opts.seed)]),
+      ];
+      let outcome;
+      try {
+        outcome = await runExperiment(spec, {
+          profile: opts.profile,
+          out,
+          overrides,
+          resume: opts.resume || opts.trainOnly,
+          rows: opts.rows ?? null,
+          jobs: opts.jobs,
+          trainOnly: opts.trainOnly,
+          estimate: opts.profile === "paper" && !opts.trainOnly,
+          estimateOnly: opts.estimateOnly,
+          backend,
+          command: ["reproduce", name, ...Deno.args.slice(Deno.args.indexOf(name) + 1)],
+          rowCommand: (id) => ({
+            command: Deno.execPath(),
+            args: [
+              "run",
+              "-A",
+              MOD_PATH,
+              "reproduce",
+              name,
+              "--profile",
+              opts.profile,
+              "--out",
+              out,
+              "--rows",
+              id,
+              "--train-only",
+              ...passOn,
+            ],
+          }),
+          onEvent: eventPrinter(name, backend),
+          onProgress: progress.update,
+        });
+      } finally {
+        progress.stop();
+      }
+      if (opts.estimateOnly) {
+        const total = [...outcome.estimates.values()].reduce((a, e) => a + (e.expectedSeconds ?? 0), 0);
+        if (total > 0) print(`Expected time for the rows to train: ${formatDuration(total)} on ${backend.name}`);
+      }
+      if (opts.estimateOnly || opts.trainOnly) {
+        if (opts.trainOnly) print(`Trained rows ${outcome.trained.join(", ") || "(none)"} in ${out}/rows`);
+        return;
+      }
+      print(`${spec.info.title}, profile ${opts.profile}:`);
+      print(
+        `  rows trained now: ${outcome.trained.join(", ") || "none"}; kept: ${outcome.skipped.join(", ") || "none"}`,
+      );
+      if (outcome.missing.length > 0) print(`  rows not run yet: ${outcome.missing.join(", ")}`);
+      print(`  report: ${join(out, "report.md")}`);
+      print(`  results: ${join(out, "results.json")}; timing: ${join(out, "timing.md")}`);
+    });
+}

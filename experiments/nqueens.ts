@@ -1,0 +1,355 @@
+/**
+ * N-Queens, paper section 5.1 and Figure 2: TRM (T = 3, n = 6, N_sup = 16, ACT) against DIS (T = 1,
+ * n = 2, N_sup = 6) on the same generated boards. Reports the accuracy curves over training (exact and
+ * valid), the final figures beside the paper's 0.69, the exact-match ceiling, network applications per
+ * board at inference, per-Q accuracy, and the per-step policy-improvement margins of both (lib/analysis).
+ *
+ * `variant: paper` (default) uses the paper's data (Q = 1..7, 7,200 train / 200 test) and the
+ * `nqueens-*-paper` presets; `variant: released-code` switches both to the released code's generator and
+ * the `nqueens-*-code` presets. Profiles: nqueens.{smoke,small,paper}.yaml.
+ *
+ * Run: `deno run -A experiments/nqueens.ts --profile smoke` or `deno task reproduce nqueens`.
+ *
+ * @module
+ */
+import { type AnalysisResult, analysisSections, analyzeModel, type NamedAnalysis } from "../lib/analysis/mod.ts";
+import { type ExperimentInfo, z } from "../lib/config/mod.ts";
+import { NQUEENS_VARIANTS } from "../lib/data/mod.ts";
+import {
+  compareSentence,
+  experimentBase,
+  type ExperimentReport,
+  type ExperimentSpec,
+  paperGap,
+  partialRunSchema,
+  pct,
+  ratio,
+  type RowPlan,
+  rowPlan,
+  type SummaryContext,
+} from "../lib/experiment/mod.ts";
+import { barChartSvg, lineChartSvg, type LineSeries, type ReportSection } from "../lib/report/mod.ts";
+import { openTrainedRun } from "../lib/train/mod.ts";
+import { fileURLToPath } from "node:url";
+
+/** What `list` shows. */
+export const info: ExperimentInfo = {
+  title: "N-Queens: TRM against DIS (paper section 5.1, Figure 2)",
+  profiles: {
+    smoke: "tiny models, a few steps on 16 boards; CPU, well under a minute (CI, verify)",
+    small: "D = 64 models on the full 7,200 / 200 boards; about 35 minutes on a 2-core CPU",
+    paper: "the paper's 0.8M models and budgets (about 940k steps at batch 768); days on a GPU",
+  },
+};
+
+/** The paper's exact accuracy for both methods (section 5.1: "the same 0.69 accuracy"). */
+export const PAPER_EXACT = 0.69;
+
+const METHODS = ["trm", "dis"] as const;
+type Method = typeof METHODS[number];
+const NAMES: Record<Method, string> = { trm: "TRM", dis: "DIS" };
+
+const schema = z.strictObject({
+  ...experimentBase,
+  /** Data generator and presets: the paper's text or the released code. */
+  variant: z.enum(NQUEENS_VARIANTS).default("paper"),
+  /** Per-row training-config overrides, applied over `common`. */
+  rows: z.strictObject({ trm: partialRunSchema.default({}), dis: partialRunSchema.default({}) }).prefault({}),
+  /** The policy-improvement analysis of both trained models on the test boards. */
+  analysis: z.strictObject({
+    enabled: z.boolean().default(true),
+    max_examples: z.int().positive().nullable().default(null),
+    batch_size: z.int().positive().default(100),
+    resamples: z.int().positive().default(1000),
+    weights: z.array(z.number()).min(1).default([0, 0.5, 1, 1.5, 2]),
+  }).prefault({}),
+});
+type NQueensExperimentConfig = z.output<typeof schema>;
+
+function rows(config: NQueensExperimentConfig, source: string): RowPlan[] {
+  const suffix = config.variant === "paper" ? "paper" : "code";
+  return METHODS.map((m) =>
+    rowPlan(m, NAMES[m], [
+      {
+        seed: config.seed,
+        data: { kind: "nqueens", variant: config.variant },
+        model: { preset: `nqueens-${m}-${suffix}` },
+      },
+      config.common,
+      config.rows[m],
+    ], source)
+  );
+}
+
+interface Summary {
+  exact: number | null;
+  valid: number | null;
+  ceiling: number | null;
+  count: number;
+}
+
+type ByQ = { q: number; count: number; exact: number; valid: number; ceiling: number; unique: number };
+
+function evalOf(results: Record<string, unknown>): { overall: Summary; byQ: ByQ[] } | null {
+  const e = results.eval as { overall?: Summary; by_q?: ByQ[] } | null;
+  if (!e?.overall) return null;
+  return { overall: e.overall, byQ: e.by_q ?? [] };
+}
+
+function num(v: unknown): number | null {
+  return typeof v === "number" ? v : null;
+}
+
+async function analyse(ctx: SummaryContext<NQueensExperimentConfig>): Promise<NamedAnalysis[]> {
+  const a = ctx.config.analysis;
+  const out: NamedAnalysis[] = [];
+  for (const m of METHODS) {
+    const row = ctx.finished.get(m);
+    if (!row) continue;
+    const run = await openTrainedRun(row.dir, { scope: `nqueens.analysis.${m}.` });
+    try {
+      const result: AnalysisResult = await analyzeModel(run.model, run.method, run.data.test, {
+        kind: "nqueens",
+        weights: a.weights,
+        guidance: a.weights,
+        batchSize: a.batch_size,
+        limit: a.max_examples ?? undefined,
+        seed: ctx.config.seed,
+        resamples: a.resamples,
+        onProgress: ctx.onProgress && ((p) => ctx.onProgress!({ ...p, label: `${m} analysis` })),
+      });
+      out.push({ name: NAMES[m], result });
+    } finally {
+      run.dispose();
+    }
+  }
+  return out;
+}
+
+function marginSentence(runs: NamedAnalysis[]): string {
+  const parts = runs.map(({ name, result: r }) => {
+    const w1 = r.weights.indexOf(1);
+    const positive = r.steps.filter((s) => s.margin[w1] > 0).length;
+    const dead = r.deadSteps.length === 0 ? "none dead" : `dead: ${r.deadSteps.join(", ")}`;
+    return `${name}'s margin at w = 1 is positive at ${positive} of ${r.steps.length} supervision steps (${dead})`;
+  });
+  return `Read as policy improvement (section 3), ${parts.join("; ")}.`;
+}
+
+async function summarize(ctx: SummaryContext<NQueensExperimentConfig>): Promise<ExperimentReport> {
+  const sections: ReportSection[] = [];
+  const plots: Record<string, string> = {};
+  const finished = METHODS.filter((m) => ctx.finished.has(m));
+  const res = (m: Method) => ctx.finished.get(m)!.results;
+  const ev = Object.fromEntries(finished.map((m) => [m, evalOf(res(m))])) as Partial<
+    Record<Method, ReturnType<typeof evalOf>>
+  >;
+  const passes = (m: Method) => num((res(m).forward_passes as Record<string, unknown>)?.per_sample_inference);
+  const methodText = (m: Method) => {
+    const c = ctx.rows.find((r) => r.id === m)!.loaded.config.model;
+    return `${c.n_sup} / ${c.h_cycles} / ${c.l_cycles}`;
+  };
+
+  const finalRows = finished.map((m) => {
+    const r = res(m);
+    const o = ev[m]?.overall;
+    const params = (r.params as Record<string, unknown>)?.total;
+    const fp = r.forward_passes as { training?: { mean_per_completed_sample?: number } };
+    return {
+      method: NAMES[m],
+      preset: `\`${r.preset}\``,
+      params: num(params),
+      recursion: methodText(m),
+      passes: passes(m),
+      trainPasses: num(fp?.training?.mean_per_completed_sample),
+      exact: o?.exact ?? null,
+      valid: o?.valid ?? null,
+      ceiling: o?.ceiling ?? null,
+      paper: PAPER_EXACT,
+    };
+  });
+  const boards = finished.length > 0 ? ev[finished[0]]?.overall.count ?? 0 : 0;
+  sections.push({
+    heading: "Final accuracy (paper section 5.1)",
+    text: [
+      `Exact = the prediction equals the generated label on all 64 cells; valid = 8 non-attacking queens that keep the ` +
+      `given ones; ceiling = the best exact accuracy possible on these ${boards} boards (mean of 1/k over boards with ` +
+      "k completions). The paper reports 0.69 for both methods without saying which metric; the facts file reads it " +
+      "as exact match. Network applications per board: N_sup × T × (n + 1) at inference (every step runs).",
+    ],
+    table: {
+      columns: [
+        { key: "method" },
+        { key: "preset" },
+        { key: "params", header: "parameters", format: "int" },
+        { key: "recursion", header: "N_sup / T / n" },
+        { key: "passes", header: "network calls per board (inference)", format: "int" },
+        { key: "trainPasses", header: "per finished training board (mean)", format: { decimals: 1 } },
+        { key: "exact", format: { percent: 1 } },
+        { key: "valid", format: { percent: 1 } },
+        { key: "ceiling", format: { percent: 1 } },
+        { key: "paper", header: "paper (exact)", format: { percent: 1 } },
+      ],
+      rows: finalRows,
+    },
+  });
+
+  const curve = (m: Method) =>
+    (res(m).eval_curve as { step: number; exact?: number; valid?: number }[] | undefined) ?? [];
+  const series: LineSeries[] = [];
+  for (const key of ["exact", "valid"] as const) {
+    for (const m of finished) {
+      const pts = curve(m).filter((p) => typeof p[key] === "number").map((p) => [p.step, p[key]!] as const);
+      if (pts.length > 0) series.push({ name: `${NAMES[m]} ${key}`, points: pts });
+    }
+  }
+  const curveRows = finished.flatMap((m) =>
+    curve(m).map((p) => ({ method: NAMES[m], step: p.step, exact: p.exact ?? null, valid: p.valid ?? null }))
+  );
+  if (series.length > 0) {
+    plots["accuracy_curves.svg"] = await lineChartSvg({
+      title: "N-Queens test accuracy over training (Figure 2)",
+      xLabel: "optimiser step",
+      yLabel: "accuracy",
+      yDomain: [0, 1],
+      series,
+    });
+  }
+  sections.push({
+    heading: "Accuracy over training (Figure 2)",
+    text: [
+      "Test-set accuracy at each evaluation. One optimiser step is one supervision step on every row of the batch, " +
+      "for both methods; a DIS board takes all its N_sup steps, a TRM board halts earlier when its Q head says so.",
+    ],
+    table: {
+      columns: [
+        { key: "method" },
+        { key: "step", format: "int" },
+        { key: "exact", format: { percent: 1 } },
+        { key: "valid", format: { percent: 1 } },
+      ],
+      rows: curveRows,
+    },
+    plots: series.length > 0 ? [{ title: "Accuracy curves", file: "accuracy_curves.svg" }] : [],
+  });
+
+  const qs = [...new Set(finished.flatMap((m) => ev[m]?.byQ.map((g) => g.q) ?? []))].sort((a, b) => a - b);
+  if (qs.length > 0) {
+    const at = (m: Method, q: number, key: "exact" | "valid") => ev[m]?.byQ.find((g) => g.q === q)?.[key] ?? null;
+    plots["per_q_accuracy.svg"] = await barChartSvg({
+      title: "Exact accuracy by number of given queens",
+      xLabel: "given queens (Q)",
+      yLabel: "exact accuracy",
+      yDomain: [0, 1],
+      categories: qs,
+      series: [
+        ...finished.map((m) => ({ name: `${NAMES[m]} exact`, values: qs.map((q) => at(m, q, "exact")) })),
+        { name: "ceiling", values: qs.map((q) => ev[finished[0]]?.byQ.find((g) => g.q === q)?.ceiling ?? null) },
+      ],
+    });
+    sections.push({
+      heading: "Accuracy by number of given queens",
+      text: ["Fewer given queens leave more completions, so exact match is capped by the ceiling; valid is not."],
+      table: {
+        columns: [
+          { key: "q", header: "Q" },
+          { key: "count", header: "boards", format: "int" },
+          ...finished.flatMap((m) => [
+            { key: `${m}_exact`, header: `${NAMES[m]} exact`, format: { percent: 1 } as const },
+            { key: `${m}_valid`, header: `${NAMES[m]} valid`, format: { percent: 1 } as const },
+          ]),
+          { key: "ceiling", format: { percent: 1 } },
+        ],
+        rows: qs.map((q) => {
+          const g = ev[finished[0]]!.byQ.find((x) => x.q === q);
+          const row: Record<string, unknown> = { q: String(q), count: g?.count ?? null, ceiling: g?.ceiling ?? null };
+          for (const m of finished) {
+            row[`${m}_exact`] = at(m, q, "exact");
+            row[`${m}_valid`] = at(m, q, "valid");
+          }
+          return row;
+        }),
+      },
+      plots: [{ title: "Exact accuracy by Q", file: "per_q_accuracy.svg" }],
+    });
+  }
+
+  let analysis: NamedAnalysis[] = [];
+  if (ctx.config.analysis.enabled && finished.length > 0) {
+    analysis = await analyse(ctx);
+    const a = analysisSections(analysis, { plotPrefix: "analysis_" });
+    for (const p of a.plots) plots[p.file] = await lineChartSvg(p.chart);
+    sections.push(...a.sections);
+  }
+
+  const summary: string[] = [];
+  if (finished.length === 2) {
+    const [t, d] = [ev.trm?.overall, ev.dis?.overall];
+    const sentences = [
+      "What this shows: " +
+      compareSentence(
+        { name: "DIS", value: d?.exact ?? null },
+        { name: "TRM", value: t?.exact ?? null },
+        `exact accuracy on the ${boards} test boards`,
+      ),
+      compareSentence(
+        { name: "DIS", value: d?.valid ?? null },
+        { name: "TRM", value: t?.valid ?? null },
+        "valid completions",
+      ),
+      `DIS runs ${passes("dis")} network applications per board at inference against ${passes("trm")} for TRM ` +
+      `(${ratio(passes("trm") ?? 0, passes("dis") ?? 0)} fewer).`,
+      `The paper reports ${pct(PAPER_EXACT)} for both: DIS here is ${paperGap(d?.exact ?? null, PAPER_EXACT)}, ` +
+      `TRM ${paperGap(t?.exact ?? null, PAPER_EXACT)}; exact match cannot exceed the ${pct(d?.ceiling ?? null)} ` +
+      "ceiling of these boards.",
+    ];
+    if (analysis.length === 2) sentences.push(marginSentence(analysis));
+    summary.push(sentences.join(" "));
+  } else {
+    const missing = METHODS.filter((m) => !ctx.finished.has(m)).map((m) => NAMES[m]);
+    summary.push(
+      `What this shows: only ${finished.map((m) => NAMES[m]).join(" and ")} has finished; ` +
+        `${missing.join(" and ")} has not run, so there is no comparison yet.`,
+    );
+  }
+
+  return {
+    title: `N-Queens: TRM against DIS (${ctx.config.variant === "paper" ? "paper" : "released-code"} variant)`,
+    summary,
+    sections,
+    plots,
+    results: {
+      variant: ctx.config.variant,
+      paper: { exact: PAPER_EXACT, source: "section 5.1: the same 0.69 accuracy for TRM and DIS" },
+      methods: Object.fromEntries(finished.map((m) => {
+        const r = res(m);
+        return [m, {
+          preset: r.preset,
+          params: (r.params as Record<string, unknown>)?.total ?? null,
+          steps: r.steps,
+          batch_size: r.batch_size,
+          forward_passes: r.forward_passes,
+          eval: r.eval,
+          eval_curve: r.eval_curve,
+        }];
+      })),
+      analysis: Object.fromEntries(analysis.map((a) => [a.name, a.result])),
+    },
+  };
+}
+
+/** The experiment, for `reproduce nqueens` and `verify`. */
+export const spec: ExperimentSpec<NQueensExperimentConfig> = {
+  name: "nqueens",
+  info,
+  configDir: fileURLToPath(new URL(".", import.meta.url)),
+  schema,
+  needsArcData: false,
+  rows,
+  summarize,
+};
+
+if (import.meta.main) {
+  const { main } = await import("../cli/main.ts");
+  Deno.exit(await main(["reproduce", "nqueens", ...Deno.args]));
+}

@@ -1,0 +1,290 @@
+/**
+ * Running an experiment: load a profile, plan its rows, train the selected rows (in this process, or in
+ * `jobs` subprocesses), then build the report from every finished row and write the experiment folder:
+ *
+ * ```
+ * OUT/                      default runs/<experiment>/<profile>/
+ *   config.yaml             the resolved experiment config
+ *   results.json            byte-stable: the experiment's numbers, each row's status and config hash
+ *   report.md, *.svg        byte-stable: tables beside the paper's values, "what this shows", plots
+ *   metrics.jsonl           every row's training and evaluation records, with a "row" field
+ *   timing.json, timing.md  samples/s and wall times per row (volatile: verify does not compare them)
+ *   run.json                provenance of this invocation (volatile)
+ *   rows/<id>/              one lib/train run folder per row (config, checkpoints, model, its own report)
+ * ```
+ *
+ * Rows are independent: a finished row (its results.json matches its config) is never trained again;
+ * with `resume`, an unfinished one continues from its latest checkpoint, so an interrupted experiment
+ * picks up where it stopped and a resumed row ends bit-identical to an uninterrupted one on a
+ * deterministic backend. Without `resume`, a folder that already holds rows is refused.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { BackendInfo } from "../backend/mod.ts";
+import { canonicalJson, type MetricRecord, MetricsLog, type ProgressFn, RunFolder, sha256Hex } from "../report/mod.ts";
+import { InputError } from "../errors.ts";
+import { RUN_FILES, runTraining } from "../train/mod.ts";
+import { loadProfile, type ProfileName, type RowPlan, selectRows } from "./config.ts";
+import { type ComputeEstimate, estimateRow, type StepTiming } from "./estimate.ts";
+import { type JobCommand, runJobs } from "./jobs.ts";
+import type { ExperimentSpec, FinishedRow } from "./spec.ts";
+import { writeExperimentOutputs } from "./outputs.ts";
+
+/** The folder under the experiment folder that holds the rows. */
+export const ROWS_DIR = "rows";
+
+/** What the runner reports as it goes (the CLI prints it). */
+export type ExperimentEvent =
+  | { kind: "plan"; profile: ProfileName; file: string; rows: RowPlan[]; selected: string[]; out: string }
+  | { kind: "estimate"; row: RowPlan; estimate: ComputeEstimate }
+  | { kind: "row-skip"; row: RowPlan; reason: string }
+  | { kind: "row-start"; row: RowPlan; resume: boolean }
+  | { kind: "row-done"; row: RowPlan; seconds: number }
+  | { kind: "row-output"; row: string; line: string }
+  | { kind: "report"; dir: string; finished: string[]; missing: string[] };
+
+/** Options of {@linkcode runExperiment}. */
+export interface RunExperimentOptions {
+  profile: ProfileName;
+  /** The experiment folder. */
+  out: string;
+  /** `--set` overrides of the experiment config (the seed too: `seed=N`). */
+  overrides?: readonly string[];
+  /** Continue the rows already in `out` (see the module doc). */
+  resume?: boolean;
+  /** Row selectors (`--rows`); null = the profile's `default_rows`, else all. */
+  rows?: readonly string[] | null;
+  /** Rows trained at a time in subprocesses; 1 (default) trains in this process. */
+  jobs?: number;
+  /** How to start the subprocess that trains one row (required when jobs > 1). */
+  rowCommand?: (rowId: string) => JobCommand;
+  /** Train the selected rows and stop: no report (what a subprocess of `jobs` does). */
+  trainOnly?: boolean;
+  /** Print compute estimates (measured on the backend) before training. */
+  estimate?: boolean;
+  /** Stop after the estimates. */
+  estimateOnly?: boolean;
+  /** Steps and batch of the estimate's measurement. */
+  estimateSteps?: number;
+  estimateBatch?: number;
+  /** The backend in use (initialise it first), for provenance. */
+  backend?: BackendInfo | null;
+  /** The command line, for provenance. */
+  command?: readonly string[];
+  onEvent?: (e: ExperimentEvent) => void;
+  /** Progress of training, evaluation and analysis; labels start with the row id. */
+  onProgress?: ProgressFn;
+}
+
+/** What {@linkcode runExperiment} returns. */
+export interface ExperimentOutcome {
+  dir: string;
+  /** Rows trained (or continued) in this invocation. */
+  trained: string[];
+  /** Rows found finished and left as they were. */
+  skipped: string[];
+  /** Rows of the profile with no finished run in the folder. */
+  missing: string[];
+  /** The results.json text, or null (trainOnly, estimateOnly). */
+  resultsJson: string | null;
+  estimates: Map<string, ComputeEstimate>;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+async function readText(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+/**
+ * Reads a row back when its run has finished with this row's config; null otherwise.
+ *
+ * @example
+ * ```ts ignore
+ * const row = await readFinishedRow(plan, "runs/nqueens/smoke/rows/dis");
+ * row?.results.eval;
+ * ```
+ */
+export async function readFinishedRow(plan: RowPlan, dir: string): Promise<FinishedRow | null> {
+  const config = await readText(join(dir, RUN_FILES.config));
+  if (config !== plan.loaded.resolvedYaml) return null;
+  const text = await readText(join(dir, RUN_FILES.results));
+  if (text === null) return null;
+  const doc = JSON.parse(text) as {
+    hashes?: { config_sha256?: string; data_sha256?: string };
+    results?: Record<string, unknown>;
+  };
+  if (doc.hashes?.config_sha256 !== plan.loaded.hash || !doc.results) return null;
+  const metrics = (await MetricsLog.load(join(dir, RUN_FILES.metrics))).records();
+  return { plan, dir, results: doc.results, dataHash: doc.hashes.data_sha256 ?? "", metrics };
+}
+
+async function hasEntries(dir: string): Promise<boolean> {
+  try {
+    for await (const _ of Deno.readDir(dir)) return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+  return false;
+}
+
+/**
+ * Runs (or resumes) an experiment's profile into its folder. Initialise the backend first.
+ *
+ * @example
+ * ```ts ignore
+ * import { spec } from "../../experiments/nqueens.ts";
+ * await initBackend("wasm");
+ * const out = await runExperiment(spec, { profile: "smoke", out: "runs/nqueens/smoke" });
+ * ```
+ */
+export async function runExperiment<C extends { seed: number; default_rows: string[] | null }>(
+  spec: ExperimentSpec<C & { common: Record<string, unknown> }>,
+  opts: RunExperimentOptions,
+): Promise<ExperimentOutcome> {
+  const started = new Date();
+  const loaded = await loadProfile(spec.configDir, spec.name, opts.profile, spec.schema, opts.overrides ?? []);
+  const config = loaded.config as C & { common: Record<string, unknown> };
+  const rows = spec.rows(config, loaded.file);
+  const ids = rows.map((r) => r.id);
+  const selected = selectRows(ids, opts.rows ?? config.default_rows);
+  opts.onEvent?.({ kind: "plan", profile: opts.profile, file: loaded.file, rows, selected, out: opts.out });
+  const rowsRoot = join(opts.out, ROWS_DIR);
+  const rowDir = (id: string) => join(rowsRoot, id);
+  if (!opts.resume && await hasEntries(rowsRoot)) {
+    throw new InputError(
+      `Cannot start experiment "${spec.name}" in "${opts.out}": it already holds rows of a run (pass --resume to ` +
+        "continue that run, or choose another --out folder)",
+    );
+  }
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const toTrain: RowPlan[] = [];
+  const skipped: string[] = [];
+  for (const id of selected) {
+    const plan = byId.get(id)!;
+    if (await readFinishedRow(plan, rowDir(id))) {
+      skipped.push(id);
+      opts.onEvent?.({ kind: "row-skip", row: plan, reason: "finished earlier" });
+    } else toTrain.push(plan);
+  }
+
+  const estimates = new Map<string, ComputeEstimate>();
+  if (opts.estimate || opts.estimateOnly) {
+    const cache = new Map<string, StepTiming>();
+    for (const plan of toTrain) {
+      const estimate = await estimateRow(plan.loaded, {
+        measureSteps: opts.estimateSteps,
+        measureBatch: opts.estimateBatch,
+        cache,
+        onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, label: `${plan.id} ${p.label ?? ""}` })),
+      });
+      estimates.set(plan.id, estimate);
+      opts.onEvent?.({ kind: "estimate", row: plan, estimate });
+    }
+    if (opts.estimateOnly) {
+      return { dir: opts.out, trained: [], skipped, missing: [], resultsJson: null, estimates };
+    }
+  }
+
+  const jobs = opts.jobs ?? 1;
+  if (jobs > 1 && toTrain.length > 1) {
+    if (!opts.rowCommand) throw new RangeError("Cannot run rows in subprocesses: no rowCommand was given");
+    const t0 = performance.now();
+    for (const plan of toTrain) opts.onEvent?.({ kind: "row-start", row: plan, resume: Boolean(opts.resume) });
+    const results = await runJobs(toTrain.map((p) => p.id), {
+      jobs,
+      command: opts.rowCommand,
+      onLine: (id, line) => opts.onEvent?.({ kind: "row-output", row: id, line }),
+    });
+    const failed = results.filter((r) => r.code !== 0 && r.code !== null);
+    const notStarted = results.filter((r) => r.code === null).map((r) => r.id);
+    if (failed.length > 0) {
+      const why = failed.map((f) => `row "${f.id}" exited ${f.code}: ${f.tail.at(-1) ?? "(no output)"}`).join("; ");
+      throw new Error(
+        `Cannot finish experiment "${spec.name}": ${why}` +
+          (notStarted.length > 0 ? ` (not started: ${notStarted.join(", ")})` : "") +
+          "; rerun with --resume to continue",
+      );
+    }
+    for (const plan of toTrain) {
+      opts.onEvent?.({ kind: "row-done", row: plan, seconds: (performance.now() - t0) / 1000 });
+    }
+  } else {
+    for (const plan of toTrain) {
+      const dir = rowDir(plan.id);
+      const resume = Boolean(opts.resume) && await exists(dir);
+      opts.onEvent?.({ kind: "row-start", row: plan, resume });
+      const t0 = performance.now();
+      await runTraining(plan.loaded, {
+        runDir: dir,
+        resume,
+        backend: opts.backend ?? null,
+        command: opts.command ?? [],
+        onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, label: `${plan.id} ${p.label ?? ""}` })),
+      });
+      opts.onEvent?.({ kind: "row-done", row: plan, seconds: (performance.now() - t0) / 1000 });
+    }
+  }
+  const trained = toTrain.map((p) => p.id);
+  if (opts.trainOnly) return { dir: opts.out, trained, skipped, missing: [], resultsJson: null, estimates };
+
+  const finished = new Map<string, FinishedRow>();
+  for (const plan of rows) {
+    const row = await readFinishedRow(plan, rowDir(plan.id));
+    if (row) finished.set(plan.id, row);
+  }
+  const missing = ids.filter((id) => !finished.has(id));
+  if (finished.size === 0) {
+    throw new Error(`Cannot write the report of "${spec.name}": no row of profile "${opts.profile}" has finished`);
+  }
+  const report = await spec.summarize({
+    name: spec.name,
+    profile: opts.profile,
+    config,
+    rows,
+    finished,
+    onProgress: opts.onProgress,
+  });
+  const configHash = sha256Hex(canonicalJson({
+    experiment: loaded.hash,
+    rows: rows.map((r) => [r.id, r.loaded.hash]),
+  }));
+  const dataHash = sha256Hex(canonicalJson([...finished.values()].map((r) => [r.plan.id, r.dataHash])));
+  const run = await RunFolder.open(opts.out, {
+    config: { resolvedYaml: loaded.resolvedYaml },
+    command: opts.command ?? [],
+    masterSeed: config.seed,
+    backend: opts.backend ?? null,
+  });
+  const metrics: MetricRecord[] = [];
+  for (const r of finished.values()) for (const m of r.metrics) metrics.push({ ...m, row: r.plan.id });
+  const resultsText = await writeExperimentOutputs(run, {
+    name: spec.name,
+    profile: opts.profile,
+    rows,
+    finished,
+    report,
+    configHash,
+    dataHash,
+    metrics,
+    started,
+    extra: { trained, skipped, missing, configFile: loaded.file, overrides: loaded.overrides },
+  });
+  opts.onEvent?.({ kind: "report", dir: opts.out, finished: [...finished.keys()], missing });
+  return { dir: opts.out, trained, skipped, missing, resultsJson: resultsText, estimates };
+}

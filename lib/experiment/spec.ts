@@ -1,0 +1,64 @@
+/**
+ * What an experiment module provides: its profiles' schema, its rows (each one training run), and the
+ * report it builds from the finished rows. lib/experiment's runner does the rest (loading the profile,
+ * running or resuming rows in-process or in subprocesses, writing the outputs).
+ *
+ * @module
+ */
+import type { ExperimentInfo, z } from "../config/mod.ts";
+import type { MetricRecord, ProgressFn, ReportSection } from "../report/mod.ts";
+import type { ExperimentBaseConfig, ProfileName, RowPlan } from "./config.ts";
+
+/** A row whose training run has finished, read back from its folder. */
+export interface FinishedRow {
+  plan: RowPlan;
+  /** The row's run folder (`OUT/rows/<id>`), a complete `train` run folder. */
+  dir: string;
+  /** The `results` object of the row's results.json (lib/train runResults). */
+  results: Record<string, unknown>;
+  /** The row's data hash (from its results.json). */
+  dataHash: string;
+  /** The row's metrics.jsonl records. */
+  metrics: MetricRecord[];
+}
+
+/** What an experiment's `summarize` gets. */
+export interface SummaryContext<C> {
+  name: string;
+  profile: ProfileName;
+  config: C;
+  /** Every row of the profile, in report order. */
+  rows: RowPlan[];
+  /** The finished rows by id (rows not run yet are absent). */
+  finished: Map<string, FinishedRow>;
+  /** For work the report does itself (e.g. the policy-improvement analysis). */
+  onProgress?: ProgressFn;
+}
+
+/** The report an experiment builds; the runner adds the profile banner, the row list and the hashes. */
+export interface ExperimentReport {
+  title: string;
+  /** Paragraphs under the profile banner, the "what this shows" text first. */
+  summary: string[];
+  sections: ReportSection[];
+  /** Plot file name -> SVG text, written beside report.md. */
+  plots: Record<string, string>;
+  /** The experiment's part of results.json (the runner adds `rows`). Byte-stable values only. */
+  results: Record<string, unknown>;
+}
+
+/** An experiment: exported as `spec` by `experiments/<name>.ts`. */
+export interface ExperimentSpec<C extends ExperimentBaseConfig = ExperimentBaseConfig> {
+  /** The file name without `.ts`, what `reproduce <name>` takes. */
+  name: string;
+  info: ExperimentInfo;
+  /** The folder holding `<name>.<profile>.yaml`. */
+  configDir: string;
+  schema: z.ZodType<C>;
+  /** Whether the experiment reads ARC data (verify skips it when the data is absent). */
+  needsArcData: boolean;
+  /** The rows a config defines, in report order; `source` names the profile file in errors. */
+  rows(config: C, source: string): RowPlan[];
+  /** Builds the report from the finished rows. */
+  summarize(ctx: SummaryContext<C>): Promise<ExperimentReport>;
+}
