@@ -18,7 +18,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { parseBackend } from "../lib/backend/mod.ts";
 import { InputError } from "../lib/errors.ts";
-import { writeTextAtomic } from "../lib/io/mod.ts";
+import { isDirectory, writeTextAtomic } from "../lib/io/mod.ts";
 import {
   compareFiles,
   DEFAULT_TOLERANCE,
@@ -61,15 +61,6 @@ function commaList(v: string): string[] {
   const items = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
   if (items.length === 0) throw new InvalidArgumentError(`Expected a comma-separated list, got "${v}".`);
   return items;
-}
-
-async function isDir(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isDirectory;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 async function experiments(dir: string): Promise<{ name: string; spec: ExperimentSpec }[]> {
@@ -150,7 +141,7 @@ export function makeCommand(): Command {
         all = all.filter((e) => opts.only!.includes(e.name));
       }
       const dataDir = opts.dataDir ?? Deno.env.get(DATA_DIR_ENV);
-      const haveData = dataDir !== undefined && await isDir(dataDir);
+      const haveData = dataDir !== undefined && await isDirectory(dataDir);
       if (opts.dataDir !== undefined && !haveData) {
         throw new InputError(`Cannot use --data-dir "${opts.dataDir}": it is not a folder`);
       }

@@ -1,6 +1,7 @@
 /**
  * What the ARC experiments (table1, figure3, dis-variants) share: the rows of the paper's Table 1 with
- * their presets and the paper's values, the quoted LLM rows, the two sets, and reading pass@k from a row.
+ * their presets, base configs and the paper's values, the quoted LLM rows, the two sets, and reading
+ * pass@k from a row.
  *
  * @module
  */
@@ -75,6 +76,19 @@ export const TABLE1_MODELS: readonly Table1ModelRow[] = [
   },
 ];
 export type Table1Model = "trm-compact" | "dis-compact" | "trm-medium" | "dis-medium" | "trm" | "dis";
+
+/**
+ * The first config layers of a Table 1 model's row on an ARC set: the seed, the set and the model's preset,
+ * then the model's `base`. Table 1 and Figure 3 lay their profile's overrides on top, so a Figure 3 row
+ * trains what the same model's ARC-AGI-1 row of Table 1 trains.
+ */
+export function table1Layers(
+  model: Table1ModelRow,
+  set: typeof TABLE1_SETS[number]["name"],
+  seed: number,
+): Record<string, unknown>[] {
+  return [{ seed, data: { kind: "arc", set }, model: { preset: model.preset } }, model.base];
+}
 
 /** The chain-of-thought LLM rows of Table 1, quoted (never run here). */
 export const TABLE1_QUOTED: readonly { name: string; params: string; arc1: number; arc2: number }[] = [

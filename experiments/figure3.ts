@@ -22,7 +22,7 @@ import {
   type SummaryContext,
 } from "../lib/experiment/mod.ts";
 import { lineChartSvg, type ReportSection } from "../lib/report/mod.ts";
-import { arcPassAt, paperArcValue, passCurve, TABLE1_MODELS } from "./_arc.ts";
+import { arcPassAt, paperArcValue, passCurve, TABLE1_MODELS, table1Layers } from "./_arc.ts";
 
 /** What `list` shows. */
 export const info: ExperimentInfo = {
@@ -58,8 +58,7 @@ function rows(config: Figure3Config, source: string): RowPlan[] {
       const id = `${m}-${size.id}` as RowId;
       const model = TABLE1_MODELS.find((x) => x.id === id)!;
       return rowPlan(id, model.label, [
-        { seed: config.seed, data: { kind: "arc", set: "arc-agi-1" }, model: { preset: model.preset } },
-        model.base,
+        ...table1Layers(model, "arc-agi-1", config.seed),
         config.common,
         config.rows[id],
       ], source);

@@ -27,7 +27,15 @@ import {
   type SummaryContext,
 } from "../lib/experiment/mod.ts";
 import { barChartSvg, type ReportSection } from "../lib/report/mod.ts";
-import { arcPassAt, paperArcValue, TABLE1_MODELS, TABLE1_QUOTED, TABLE1_SETS, type Table1Model } from "./_arc.ts";
+import {
+  arcPassAt,
+  paperArcValue,
+  TABLE1_MODELS,
+  TABLE1_QUOTED,
+  TABLE1_SETS,
+  table1Layers,
+  type Table1Model,
+} from "./_arc.ts";
 
 /** What `list` shows. */
 export const info: ExperimentInfo = {
@@ -58,8 +66,7 @@ function rows(config: Table1Config, source: string): RowPlan[] {
   for (const set of TABLE1_SETS) {
     for (const m of TABLE1_MODELS) {
       out.push(rowPlan(`${set.short}.${m.id}`, `${m.label} (${set.label})`, [
-        { seed: config.seed, data: { kind: "arc", set: set.name }, model: { preset: m.preset } },
-        m.base,
+        ...table1Layers(m, set.name, config.seed),
         config.common,
         config.sets[set.name],
         config.rows[m.id as Table1Model],

@@ -4,32 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { backendOption, runCli, seedOption, setOption } from "../cli/_common.ts";
+import { cli, type CliResult } from "../cli/_testing.ts";
 import { createProgress, formatDuration } from "../cli/_progress.ts";
 import { ConfigError } from "../lib/errors.ts";
-
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...args: string[]): Promise<Result> {
-  // -q keeps Deno's own download and lifecycle-script notices out of stderr.
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-q", "-A", "mod.ts", ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 async function experimentsDir(files: Record<string, string>): Promise<{ dir: string } & AsyncDisposable> {
   const dir = await Deno.makeTempDir({ prefix: "cli_test_" });
@@ -129,7 +108,7 @@ Deno.test("a runtime failure exits 1 with one line; --verbose adds the cause cha
   assert.ok(lines.some((l) => /^\s+at .*broken\.ts:1:/.test(l)), verbose.stderr);
 });
 
-async function capture(fn: () => Promise<number>): Promise<Result> {
+async function capture(fn: () => Promise<number>): Promise<CliResult> {
   const out: string[] = [];
   const err: string[] = [];
   const { log, error } = console;

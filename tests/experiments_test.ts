@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { initBackend } from "../lib/backend/mod.ts";
 import { InputError } from "../lib/errors.ts";
 import {
@@ -19,10 +19,10 @@ import {
   TIMING_SENTENCE,
 } from "../lib/experiment/mod.ts";
 import { spec as nqueens } from "../experiments/nqueens.ts";
+import { cliCommand, type CliResult, cliResult, ROOT } from "../cli/_testing.ts";
 
 await initBackend("wasm");
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const EXPERIMENTS = join(ROOT, "experiments");
 
 async function tempDir(): Promise<{ dir: string } & AsyncDisposable> {
@@ -44,21 +44,9 @@ async function assertSameBytes(a: string, b: string): Promise<void> {
   for (const f of files) assert.deepEqual(await Deno.readFile(join(b, f)), await Deno.readFile(join(a, f)), f);
 }
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  // The parent's environment minus the data folder (so the ARC experiments are skipped); the rest stays,
-  // since variables such as OPENBLAS_CORETYPE change OpenBLAS's kernels and with them the last bits.
-  const env = Deno.env.toObject();
-  delete env.TRM_DIS_DATA_DIR;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-q", "-A", "mod.ts", ...args],
-    cwd: ROOT,
-    clearEnv: true,
-    env: { ...env, NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+/** The CLI without the data folder, so the ARC experiments are skipped. */
+async function cli(args: string[]): Promise<CliResult> {
+  return cliResult(await cliCommand(args, { unset: ["TRM_DIS_DATA_DIR"] }).output());
 }
 
 // One reference run that the tests below compare against.

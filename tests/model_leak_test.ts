@@ -4,10 +4,10 @@
  * inference with hooks, and a checkpoint state round trip, for TRM and each DIS variant, on cpu and wasm.
  */
 import assert from "node:assert/strict";
-import { BackendUnavailableError, initBackend, tf } from "../lib/backend/mod.ts";
+import { tf } from "../lib/backend/mod.ts";
+import { initBackendOrSkip } from "../lib/backend/_testing.ts";
 import { Rng, stream } from "../lib/random/mod.ts";
 import {
-  backboneFor,
   DisTrainer,
   type MethodConfig,
   predict,
@@ -16,6 +16,7 @@ import {
   type StepBatch,
   TrmTrainer,
 } from "../lib/model/mod.ts";
+import { tinyBackbone } from "../lib/model/_testing.ts";
 import { createOptimizer, SparseSignSGD } from "../lib/train/mod.ts";
 
 const B = 3;
@@ -71,22 +72,9 @@ for (const backend of ["cpu", "wasm", "webgpu"] as const) {
   for (const method of METHODS) {
     const label = method.method === "trm" ? "trm" : `dis/${method.targets}`;
     Deno.test(`no tensor leaks: ${label} training, inference and state round trip (${backend})`, async (t) => {
-      try {
-        await initBackend(backend);
-      } catch (e) {
-        if (backend === "webgpu" && e instanceof BackendUnavailableError) {
-          console.log(`skipped: ${e.message}`);
-          await t.step({ name: "webgpu adapter present", ignore: true, fn: () => {} });
-          return;
-        }
-        throw e;
-      }
+      if (!(await initBackendOrSkip(t, backend))) return;
       const start = tf.memory().numTensors;
-      const backbone = backboneFor(
-        { hidden: 16, heads: 2, layers: 1, expansion: 4, mlpMultiple: 16, puzzleEmbLen: 2 },
-        { vocabSize: 3, seqLen: L, numPuzzleIds: 3 },
-        method,
-      );
+      const backbone = tinyBackbone(method, { seqLen: L, numPuzzleIds: 3 });
       const model = new RecursiveModel(backbone, { rng: stream(0, "init"), scope: `leak.${backend}.${label}.` });
       const optimizer = createOptimizer("adam-atan2", model.trainableVariables(), {
         beta1: 0.9,

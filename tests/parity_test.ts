@@ -13,7 +13,8 @@
  * 3pi/4, not 0; lib/backend's atan2 guards it).
  */
 import assert from "node:assert/strict";
-import { BackendUnavailableError, initBackend, type Tensor, tf } from "../lib/backend/mod.ts";
+import { type Tensor, tf } from "../lib/backend/mod.ts";
+import { initBackendOrSkip } from "../lib/backend/_testing.ts";
 import { Rng } from "../lib/random/mod.ts";
 import {
   type BackboneConfig,
@@ -258,16 +259,7 @@ async function zeroGradSafe(kind: OptimizerKind): Promise<boolean> {
 
 for (const backend of ["cpu", "wasm", "webgpu"] as const) {
   Deno.test(`TRM and DIS match the PyTorch reference on ${backend}`, async (t) => {
-    try {
-      await initBackend(backend);
-    } catch (e) {
-      if (backend === "webgpu" && e instanceof BackendUnavailableError) {
-        console.log(`skipped: ${e.message}`);
-        await t.step({ name: "webgpu adapter present", ignore: true, fn: () => {} });
-        return;
-      }
-      throw e;
-    }
+    if (!(await initBackendOrSkip(t, backend))) return;
     const before = tf.memory().numTensors;
     for (const c of manifest.cases) {
       assert.ok(

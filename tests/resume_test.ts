@@ -6,53 +6,23 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { cliCommand, type CliResult, cliResult } from "../cli/_testing.ts";
+import { exists } from "../lib/io/mod.ts";
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const STEPS = 48;
 
 function train(config: string, out: string, ...extra: string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-q",
-      "-A",
-      "mod.ts",
-      "train",
-      `fixtures/train/${config}`,
-      "--out",
-      out,
-      "--backend",
-      "wasm",
-      "--set",
-      `train.steps=${STEPS}`,
-      ...extra,
-    ],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const args = ["train", `fixtures/train/${config}`, "--out", out, "--backend", "wasm"];
+  return cliCommand([...args, "--set", `train.steps=${STEPS}`, ...extra]).spawn();
 }
 
-async function finish(p: Deno.ChildProcess): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await p.output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+async function finish(p: Deno.ChildProcess): Promise<CliResult> {
+  return cliResult(await p.output());
 }
 
 async function sha256(path: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function killResumeCompare(config: string): Promise<void> {

@@ -5,33 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...args: string[]): Promise<Result> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-q", "-A", "mod.ts", ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+import { cli, type CliResult } from "../cli/_testing.ts";
 
 const DIS = "fixtures/train/dis_tiny.yaml";
 const WASM = ["--backend", "wasm"];
 
 /** The last stderr line (progress lines come before it); asserts it is the only `error:` line. */
-function errorLine(r: Result): string {
+function errorLine(r: CliResult): string {
   const lines = r.stderr.trimEnd().split("\n");
   assert.equal(lines.filter((l) => l.startsWith("error: ")).length, 1, r.stderr);
   return lines.at(-1)!;

@@ -10,6 +10,7 @@ import { initBackend, type Tensor, tf } from "../backend/mod.ts";
 import { type Batch, countQueens, generateNQueens, nqueensSplit, testBatches } from "../data/mod.ts";
 import { backboneFor, type MethodConfig, predict, RecursiveModel } from "../model/mod.ts";
 import { cyclesNoGrad } from "../model/recursion.ts";
+import { REVEAL_DIS as DIS_AR } from "../model/_testing.ts";
 import { stableJson } from "../report/mod.ts";
 import { stream } from "../random/mod.ts";
 import { analyzeModel, type PolicyRow } from "./analyze.ts";
@@ -25,16 +26,6 @@ const TRM: MethodConfig = {
   lCycles: 1,
   haltExplorationProb: 0.1,
   qLossWeight: 0.5,
-  loss: "stablemax",
-};
-const DIS_AR: MethodConfig = {
-  method: "dis",
-  nSup: 3,
-  hCycles: 1,
-  lCycles: 2,
-  targets: "reveal",
-  stepWeights: "uniform",
-  autoregressive: true,
   loss: "stablemax",
 };
 const DIS: MethodConfig = { ...DIS_AR, autoregressive: false };

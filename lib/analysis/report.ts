@@ -78,6 +78,31 @@ function sharedWeights(runs: readonly NamedAnalysis[]): number[] {
   return runs[0].result.weights.filter((w) => runs.every((x) => x.result.weights.includes(w)));
 }
 
+/** Columns of the policies before (π̂) and after (π⁺) a row's step: cross-entropy, token and exact accuracy. */
+function beforeAfterColumns(withExact: boolean): Column[] {
+  return [
+    { key: "ceBefore", header: "CE π̂", format: dec },
+    { key: "ceAfter", header: "CE π⁺", format: dec },
+    { key: "tokB", header: "token acc π̂", format: pct },
+    { key: "tokA", header: "token acc π⁺", format: pct },
+    ...(withExact
+      ? [{ key: "exB", header: "exact π̂", format: pct }, { key: "exA", header: "exact π⁺", format: pct }]
+      : []),
+  ];
+}
+
+/** The values of {@linkcode beforeAfterColumns} for one row. */
+function beforeAfter(s: PolicyRow): Record<string, number | null> {
+  return {
+    ceBefore: s.ceBefore,
+    ceAfter: s.ceAfter,
+    tokB: s.tokenAccBefore,
+    tokA: s.tokenAccAfter,
+    exB: s.exactBefore,
+    exA: s.exactAfter,
+  };
+}
+
 function stepTable(runs: readonly NamedAnalysis[]): ReportSection["table"] {
   const ws = sharedWeights(runs);
   const columns: Column[] = [
@@ -87,12 +112,7 @@ function stepTable(runs: readonly NamedAnalysis[]): ReportSection["table"] {
     { key: "pos1", header: "margin > 0 (w=1)", format: pct },
     { key: "dLdw0", header: "dL/dw at 0", format: dec },
     { key: "dLdw1", header: "dL/dw at 1", format: dec },
-    { key: "ceBefore", header: "CE π̂", format: dec },
-    { key: "ceAfter", header: "CE π⁺", format: dec },
-    { key: "tokB", header: "token acc π̂", format: pct },
-    { key: "tokA", header: "token acc π⁺", format: pct },
-    { key: "exB", header: "exact π̂", format: pct },
-    { key: "exA", header: "exact π⁺", format: pct },
+    ...beforeAfterColumns(true),
     { key: "ceDrop", header: "CE drop [CI]", align: "right" },
     { key: "tokGain", header: "token acc gain [CI]", align: "right" },
     { key: "exGain", header: "exact gain [CI]", align: "right" },
@@ -106,12 +126,7 @@ function stepTable(runs: readonly NamedAnalysis[]): ReportSection["table"] {
       pos1: s.positive[wIndex(r, 1)],
       dLdw0: s.dLdw0,
       dLdw1: s.dLdw1,
-      ceBefore: s.ceBefore,
-      ceAfter: s.ceAfter,
-      tokB: s.tokenAccBefore,
-      tokA: s.tokenAccAfter,
-      exB: s.exactBefore,
-      exA: s.exactAfter,
+      ...beforeAfter(s),
       ceDrop: interval(s.ceBefore - s.ceAfter, s.intervals?.ceDrop),
       tokGain: interval(s.tokenAccAfter - s.tokenAccBefore, s.intervals?.tokenAccGain),
       exGain: interval((s.exactAfter ?? 0) - (s.exactBefore ?? 0), s.intervals?.exactGain),
@@ -135,13 +150,7 @@ function rowsTable(
     { key: "m0", header: "margin w=0", format: dec },
     { key: "m1", header: "margin w=1", format: dec },
     { key: "pos1", header: "margin > 0 (w=1)", format: pct },
-    { key: "ceBefore", header: "CE π̂", format: dec },
-    { key: "ceAfter", header: "CE π⁺", format: dec },
-    { key: "tokB", header: "token acc π̂", format: pct },
-    { key: "tokA", header: "token acc π⁺", format: pct },
-    ...(withExact
-      ? [{ key: "exB", header: "exact π̂", format: pct }, { key: "exA", header: "exact π⁺", format: pct }]
-      : []),
+    ...beforeAfterColumns(withExact),
   ];
   const rows = runs.flatMap(({ name, result: r }) =>
     pick(r).map((s) => ({
@@ -151,12 +160,7 @@ function rowsTable(
       m0: s.margin[wIndex(r, 0)],
       m1: s.margin[wIndex(r, 1)],
       pos1: s.positive[wIndex(r, 1)],
-      ceBefore: s.ceBefore,
-      ceAfter: s.ceAfter,
-      tokB: s.tokenAccBefore,
-      tokA: s.tokenAccAfter,
-      exB: s.exactBefore,
-      exA: s.exactAfter,
+      ...beforeAfter(s),
     }))
   );
   return { columns, rows };

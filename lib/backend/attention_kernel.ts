@@ -42,6 +42,18 @@ interface Head {
   hd: number;
 }
 
+/** dst [l, l] = alpha * x_h y_h^T, where x_h, y_h are the [l, hd] columns from c of the strided x and y. */
+function headOuter(d: Head, c: number, alpha: number, x: Strided, y: Strided, dst: Float32Array): void {
+  const { l, hd } = d;
+  blasSgemm(NO_TRANS, TRANS, l, l, hd, alpha, x.a.subarray(x.off + c), x.ld, y.a.subarray(y.off + c), y.ld, 0, dst, l);
+}
+
+/** dst_h = m y_h (m^T y_h with `transM`): the [l, l] block m times the columns from c of y, into dst's. */
+function headTimes(d: Head, c: number, transM: boolean, m: Float32Array, y: Strided, dst: Strided): void {
+  const { l, hd } = d;
+  blasSgemm(transM, NO_TRANS, l, hd, l, 1, m, l, y.a.subarray(y.off + c), y.ld, 0, dst.a.subarray(dst.off + c), dst.ld);
+}
+
 /** One sample, all heads: out = softmax(q k^T / sqrt(hd)) v; lse[hi * l + i] = row i's log-sum-exp. */
 function attendSample(
   d: Head,
@@ -57,7 +69,7 @@ function attendSample(
   const scale = 1 / Math.sqrt(hd);
   for (let hi = 0; hi < h; hi++) {
     const c = hi * hd;
-    blasSgemm(NO_TRANS, TRANS, l, l, hd, scale, q.a.subarray(q.off + c), q.ld, k.a.subarray(k.off + c), k.ld, 0, s, l);
+    headOuter(d, c, scale, q, k, s); // S = Q K^T / sqrt(hd)
     const lrow = lseOff + hi * l;
     for (let i = 0; i < l; i++) {
       const r = i * l;
@@ -73,21 +85,7 @@ function attendSample(
       for (let j = 0; j < l; j++) s[r + j] *= inv;
       lse[lrow + i] = m + Math.log(sum);
     }
-    blasSgemm(
-      NO_TRANS,
-      NO_TRANS,
-      l,
-      hd,
-      l,
-      1,
-      s,
-      l,
-      v.a.subarray(v.off + c),
-      v.ld,
-      0,
-      out.a.subarray(out.off + c),
-      out.ld,
-    );
+    headTimes(d, c, NO_TRANS, s, v, out); // O = P V
   }
 }
 
@@ -123,7 +121,7 @@ function attendSampleGrad(
   for (let hi = 0; hi < h; hi++) {
     const c = hi * hd;
     const lrow = lseOff + hi * l;
-    blasSgemm(NO_TRANS, TRANS, l, l, hd, scale, q.a.subarray(q.off + c), q.ld, k.a.subarray(k.off + c), k.ld, 0, p, l);
+    headOuter(d, c, scale, q, k, p); // S, turned into P with lse below
     for (let i = 0; i < l; i++) {
       const r = i * l, z = lse[lrow + i];
       for (let j = 0; j < l; j++) p[r + j] = expFast(p[r + j] - z);
@@ -133,29 +131,14 @@ function attendSampleGrad(
       for (let e = 0; e < hd; e++) acc += dout.a[rd + e] * out.a[ro + e];
       delta[i] = acc;
     }
-    const doutH = dout.a.subarray(dout.off + c);
-    blasSgemm(TRANS, NO_TRANS, l, hd, l, 1, p, l, doutH, dout.ld, 0, dv.a.subarray(dv.off + c), dv.ld);
-    blasSgemm(NO_TRANS, TRANS, l, l, hd, 1, doutH, dout.ld, v.a.subarray(v.off + c), v.ld, 0, dp, l);
+    headTimes(d, c, TRANS, p, dout, dv); // dV = P^T dO
+    headOuter(d, c, 1, dout, v, dp); // dP = dO V^T
     for (let i = 0; i < l; i++) {
       const r = i * l, di = delta[i];
       for (let j = 0; j < l; j++) dp[r + j] = p[r + j] * (dp[r + j] - di) * scale;
     }
-    blasSgemm(
-      NO_TRANS,
-      NO_TRANS,
-      l,
-      hd,
-      l,
-      1,
-      dp,
-      l,
-      k.a.subarray(k.off + c),
-      k.ld,
-      0,
-      dq.a.subarray(dq.off + c),
-      dq.ld,
-    );
-    blasSgemm(TRANS, NO_TRANS, l, hd, l, 1, dp, l, q.a.subarray(q.off + c), q.ld, 0, dk.a.subarray(dk.off + c), dk.ld);
+    headTimes(d, c, NO_TRANS, dp, k, dq); // dQ = dS K
+    headTimes(d, c, TRANS, dp, q, dk); // dK = dS^T Q
   }
 }
 

@@ -6,12 +6,10 @@
 import assert from "node:assert/strict";
 import {
   addRmsNorm,
-  attention,
   hasKernel,
   initBackend,
   installFusedKernels,
   rmsNorm,
-  rope,
   ropeAttention,
   siluGate,
   tf,
@@ -21,11 +19,7 @@ import { expFast } from "./_kernel_util.ts";
 import { tileInto } from "./fused_kernels.ts";
 import { ropeTables } from "../model/layers.ts";
 import { Rng } from "../random/mod.ts";
-
-function randomTensor(rng: Rng, shape: number[], scale = 1): tf.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => scale * rng.normal()), shape);
-}
+import { randomTensor, ropeAttentionByHand, skipTest } from "./_testing.ts";
 
 async function maxDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
   assert.deepEqual(a.shape, b.shape);
@@ -89,8 +83,7 @@ for (const backend of ["cpu", "wasm"] as const) {
   Deno.test(`fused ropeAttention matches split + RoPE + attention, values and gradients (${backend})`, async (t) => {
     await initBackend(backend);
     if (!hasKernel("TrmDisRopeAttention")) {
-      console.log("skipped: the fused attention needs OpenBLAS (Debian: libopenblas0-pthread)");
-      await t.step({ name: "OpenBLAS present", ignore: true, fn: () => {} });
+      await skipTest(t, "OpenBLAS present", "the fused attention needs OpenBLAS (Debian: libopenblas0-pthread)");
       return;
     }
     const rng = Rng.fromSeed(6);
@@ -99,17 +92,7 @@ for (const backend of ["cpu", "wasm"] as const) {
     const tables = ropeTables(s, hd, 10000);
     const cos = tf.tensor2d(tables.cos, [s, hd]), sin = tf.tensor2d(tables.sin, [s, hd]);
     const qkv = randomTensor(rng, [b, s, 3 * d]);
-    const reference = (x: tf.Tensor) => {
-      const [q, k, v] = tf.split(x.reshape([b, s, 3 * heads, hd]), 3, 2); // [B, S, H, hd] each
-      const c = cos.reshape([s, 1, hd]), sn = sin.reshape([s, 1, hd]);
-      const perm = [0, 2, 1, 3];
-      const o = attention(
-        tf.transpose(rope(q, c, sn), perm),
-        tf.transpose(rope(k, c, sn), perm),
-        tf.transpose(v, perm),
-      ); // [B, H, S, hd]
-      return tf.transpose(o, perm).reshape([b, s, d]);
-    };
+    const reference = (x: tf.Tensor) => ropeAttentionByHand(x, cos, sin, heads);
     const worst = await compare((x) => ropeAttention(x, cos, sin), reference, [qkv], rng);
     console.log(`ropeAttention maxdiff: ${worst.toExponential(2)}`);
     assert.ok(worst < 2e-5, `ropeAttention maxdiff ${worst}`);

@@ -11,11 +11,7 @@ import {
   uninstallBlasKernels,
 } from "./mod.ts";
 import { Rng } from "../random/mod.ts";
-
-function randomTensor(rng: Rng, shape: number[]): tf.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => rng.normal()), shape);
-}
+import { randomTensor, skipTest } from "./_testing.ts";
 
 function maxDiff(a: Float32Array | Int32Array | Uint8Array, b: Float32Array | Int32Array | Uint8Array): number {
   let m = 0;
@@ -78,8 +74,7 @@ for (const backend of ["cpu", "wasm"] as const) {
     Deno.test(`matMul values and gradients, all transpose flags, ${backend} ${blas ? "with" : "without"} OpenBLAS`, async (t) => {
       await initBackend(backend);
       if (blas && !installBlasKernels(backend)) {
-        console.log("skipped: OpenBLAS is not installed here (Debian: libopenblas0-pthread)");
-        await t.step({ name: "OpenBLAS present", ignore: true, fn: () => {} });
+        await skipTest(t, "OpenBLAS present", "OpenBLAS is not installed here (Debian: libopenblas0-pthread)");
         return;
       }
       if (!blas) uninstallBlasKernels(backend);
@@ -113,8 +108,7 @@ for (const backend of ["cpu", "wasm"] as const) {
   Deno.test(`fused attendHeads matches the tensor-op attention, values and gradients (${backend})`, async (t) => {
     await initBackend(backend);
     if (!fusedAttentionActive()) {
-      console.log("skipped: the fused kernel needs OpenBLAS (Debian: libopenblas0-pthread)");
-      await t.step({ name: "OpenBLAS present", ignore: true, fn: () => {} });
+      await skipTest(t, "OpenBLAS present", "the fused kernel needs OpenBLAS (Debian: libopenblas0-pthread)");
       return;
     }
     const rng = Rng.fromSeed(4);

@@ -247,13 +247,15 @@ function attentionDims(gpu: WebgpuBackend, qkv: tf.TensorInfo, cos: tf.TensorInf
 
 const attentionKey = (d: AttentionDims) => `${d.b}:${d.s}:${d.h}:${d.hd}:${d.tile}`;
 
-/** Constants and the rotated read shared by the attention shaders. */
+/** Constants, the two [T, HD] tiles of workgroup memory and the rotated read shared by the attention shaders. */
 function attentionPrelude(d: AttentionDims): string {
   const dm = d.h * d.hd;
   return `
 const B: u32 = ${d.b}u; const S: u32 = ${d.s}u; const H: u32 = ${d.h}u; const HD: u32 = ${d.hd}u;
 const HALF: u32 = ${d.hd / 2}u; const D: u32 = ${dm}u; const D3: u32 = ${3 * dm}u; const T: u32 = ${d.tile}u;
 const NB: u32 = ${Math.ceil(d.s / d.tile)}u; const SCALE: f32 = ${f32(1 / Math.sqrt(d.hd))};
+var<workgroup> tileA: array<f32, ${d.tile * d.hd}>;
+var<workgroup> tileB: array<f32, ${d.tile * d.hd}>;
 // Element e of RoPE(x) for the head vector at qkv[base .. base + HD) of position pos:
 // x * cos + rotate_half(x) * sin, rotate_half(x) = [-x2, x1].
 fn rotated(base: u32, pos: u32, e: u32) -> f32 {
@@ -296,8 +298,6 @@ function attentionForwardShader(d: AttentionDims): string {
   return `
 ${bindings(["out", "lse"], ["qkv", "cosT", "sinT"])}
 ${attentionPrelude(d)}
-var<workgroup> tileA: array<f32, ${d.tile * d.hd}>;
-var<workgroup> tileB: array<f32, ${d.tile * d.hd}>;
 @compute @workgroup_size(${d.tile})
 fn main(${BUILTINS}) {
   ${WID}
@@ -354,8 +354,6 @@ function attentionGradQShader(d: AttentionDims): string {
   return `
 ${bindings(["dqkv"], ["qkv", "cosT", "sinT", "outT", "lse", "dout"])}
 ${attentionPrelude(d)}
-var<workgroup> tileA: array<f32, ${d.tile * d.hd}>;
-var<workgroup> tileB: array<f32, ${d.tile * d.hd}>;
 @compute @workgroup_size(${d.tile})
 fn main(${BUILTINS}) {
   ${WID}
@@ -405,8 +403,6 @@ function attentionGradKvShader(d: AttentionDims): string {
   return `
 ${bindings(["dqkv"], ["qkv", "cosT", "sinT", "outT", "lse", "dout"])}
 ${attentionPrelude(d)}
-var<workgroup> tileA: array<f32, ${d.tile * d.hd}>;
-var<workgroup> tileB: array<f32, ${d.tile * d.hd}>;
 var<workgroup> zT: array<f32, ${d.tile}>;
 var<workgroup> deltaT: array<f32, ${d.tile}>;
 @compute @workgroup_size(${d.tile})

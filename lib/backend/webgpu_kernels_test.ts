@@ -8,12 +8,10 @@
 import assert from "node:assert/strict";
 import {
   addRmsNorm,
-  BackendUnavailableError,
   dropHostCopy,
   hasKernel,
   initBackend,
   installWebgpuKernels,
-  rope,
   ropeAttention,
   signSgdRowsInPlace,
   siluGate,
@@ -21,29 +19,11 @@ import {
   uninstallWebgpuKernels,
   WEBGPU_KERNELS,
 } from "./mod.ts";
-import { attention } from "./ops.ts";
+import { initBackendOrSkip, randomTensor, ropeAttentionByHand } from "./_testing.ts";
 import { grid } from "./_webgpu_dispatch.ts";
 import { ropeTables } from "../model/layers.ts";
 import { Rng } from "../random/mod.ts";
 import { SparseSignSGD } from "../train/mod.ts";
-
-/** Initialises webgpu; false (after noting the skip) where no adapter exists. */
-async function webgpu(t: Deno.TestContext): Promise<boolean> {
-  try {
-    await initBackend("webgpu");
-    return true;
-  } catch (e) {
-    if (!(e instanceof BackendUnavailableError)) throw e;
-    console.log(`skipped: ${e.message}`);
-    await t.step({ name: "webgpu adapter present", ignore: true, fn: () => {} });
-    return false;
-  }
-}
-
-function randomTensor(rng: Rng, shape: number[], scale = 1): tf.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => scale * rng.normal()), shape);
-}
 
 /** max |x - y| / max |y|. */
 async function relDiff(x: tf.Tensor, y: tf.Tensor): Promise<number> {
@@ -83,7 +63,7 @@ async function compare(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], rn
 }
 
 Deno.test("webgpu kernels match the op chains: addRmsNorm, siluGate, ropeAttention, values and gradients", async (t) => {
-  if (!(await webgpu(t))) return;
+  if (!(await initBackendOrSkip(t, "webgpu"))) return;
   for (const k of WEBGPU_KERNELS) assert.ok(hasKernel(k), `${k} registered on webgpu`);
   const rng = Rng.fromSeed(11);
   // D = 40 is not a multiple of the 32 threads per row, so some threads sum two values and some one.
@@ -108,7 +88,7 @@ Deno.test("webgpu kernels match the op chains: addRmsNorm, siluGate, ropeAttenti
 });
 
 Deno.test("webgpu ropeAttention equals RoPE then softmax attention computed by hand", async (t) => {
-  if (!(await webgpu(t))) return;
+  if (!(await initBackendOrSkip(t, "webgpu"))) return;
   const rng = Rng.fromSeed(12);
   const [b, s, heads, hd] = [1, 5, 2, 4];
   const tables = ropeTables(s, hd, 10000);
@@ -116,17 +96,7 @@ Deno.test("webgpu ropeAttention equals RoPE then softmax attention computed by h
   const qkv = randomTensor(rng, [b, s, 3 * heads * hd]);
   const ours = ropeAttention(qkv, cos, sin);
   // Independent of fused.ts's fallback: split, RoPE, transposes and the plain attention op.
-  const reference = tf.tidy(() => {
-    const [q, k, v] = tf.split(qkv.reshape([b, s, 3 * heads, hd]), 3, 2); // [B, S, H, hd] each
-    const c = cos.reshape([s, 1, hd]), sn = sin.reshape([s, 1, hd]);
-    const perm = [0, 2, 1, 3];
-    const o = attention(
-      tf.transpose(rope(q, c, sn), perm),
-      tf.transpose(rope(k, c, sn), perm),
-      tf.transpose(v, perm),
-    ); // [B, H, S, hd]
-    return tf.transpose(o, perm).reshape([b, s, heads * hd]);
-  });
+  const reference = tf.tidy(() => ropeAttentionByHand(qkv, cos, sin, heads));
   const d = await relDiff(ours, reference);
   assert.ok(d < 1e-5, `ropeAttention vs by-hand ${d}`);
   tf.dispose([cos, sin, qkv, ours, reference]);
@@ -134,7 +104,7 @@ Deno.test("webgpu ropeAttention equals RoPE then softmax attention computed by h
 });
 
 Deno.test("device sign-SGD equals the host SparseSignSGD bit for bit, reading back between steps", async (t) => {
-  if (!(await webgpu(t))) return;
+  if (!(await initBackendOrSkip(t, "webgpu"))) return;
   const rng = Rng.fromSeed(13);
   const [n, d, b] = [7, 48, 16];
   const host = Float32Array.from({ length: n * d }, () => rng.normal());
@@ -172,7 +142,7 @@ Deno.test("device sign-SGD equals the host SparseSignSGD bit for bit, reading ba
 });
 
 Deno.test("TRM_DIS_WEBGPU_KERNELS=0 leaves webgpu on the op chains", async (t) => {
-  if (!(await webgpu(t))) return;
+  if (!(await initBackendOrSkip(t, "webgpu"))) return;
   Deno.env.set("TRM_DIS_WEBGPU_KERNELS", "0");
   try {
     const info = await initBackend("webgpu");

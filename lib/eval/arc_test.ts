@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { applyColors, ARC_SEQ_LEN, augmentName, dihedral, encodeGrid, type Grid, loadSubset } from "../data/mod.ts";
+import { realDataDir } from "../data/_testing.ts";
 import { Rng } from "../random/mod.ts";
 import { type ArcBatch, type ArcTestTask, ArcVoter, FALLBACK_ATTEMPT, scoreSubmission } from "./mod.ts";
 
@@ -195,16 +196,13 @@ Deno.test("ARC voter reports progress and rejects malformed batches with the row
   assert.throws(() => new ArcVoter(tasks, { passKs: [2, 1] }), RangeError);
 });
 
-const dataDir = Deno.env.get("TRM_DIS_DATA_DIR") ??
-  new URL("../../../shared/data", import.meta.url).pathname;
-const haveData = await Deno.stat(`${dataDir}/arc-agi-1/evaluation`).then(() => true, () => false);
-if (!haveData) console.log(`Skipping the real-data ARC voter test: no ARC-AGI-1 evaluation set under "${dataDir}"`);
+const dataDir = realDataDir();
 
 Deno.test({
   name: "ARC voter on the real ARC-AGI-1 evaluation set: 400 tasks / 419 test inputs, both rules",
-  ignore: !haveData,
+  ignore: dataDir === null,
   fn: async () => {
-    const loaded = await loadSubset(dataDir, "evaluation");
+    const loaded = await loadSubset(dataDir!, "evaluation");
     const tasks = new Map<string, ArcTestTask>(loaded.map((t) => [t.id, t]));
     const rng = Rng.fromSeed(3);
     // Oracle views: each test input under a random augmentation, predicting its true output; only the first

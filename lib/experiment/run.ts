@@ -24,6 +24,7 @@ import { join } from "node:path";
 import type { BackendInfo } from "../backend/mod.ts";
 import { canonicalJson, type MetricRecord, MetricsLog, type ProgressFn, RunFolder, sha256Hex } from "../report/mod.ts";
 import { InputError } from "../errors.ts";
+import { exists } from "../io/mod.ts";
 import { RUN_FILES, runTraining } from "../train/mod.ts";
 import { loadProfile, type ProfileName, type RowPlan, selectRows } from "./config.ts";
 import { type ComputeEstimate, estimateRow, type StepTiming } from "./estimate.ts";
@@ -89,16 +90,6 @@ export interface ExperimentOutcome {
   /** The results.json text, or null (trainOnly, estimateOnly). */
   resultsJson: string | null;
   estimates: Map<string, ComputeEstimate>;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 async function readText(path: string): Promise<string | null> {

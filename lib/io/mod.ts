@@ -1,5 +1,5 @@
 /**
- * File helpers shared by every area: atomic writes.
+ * File helpers shared by every area: atomic writes, and whether a path exists.
  *
  * @example
  * ```ts
@@ -10,3 +10,4 @@
  * @module
  */
 export { replaceDirAtomic, writeFileAtomic, writeStreamAtomic, writeTextAtomic } from "./atomic.ts";
+export { exists, isDirectory } from "./exists.ts";

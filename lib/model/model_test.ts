@@ -22,19 +22,10 @@ import {
   validateModelConfig,
 } from "./mod.ts";
 import { erf, truncatedStd } from "./_init.ts";
+import { REVEAL_DIS as DIS, tinyBackbone } from "./_testing.ts";
 
 await initBackend("cpu");
 
-const DIS: MethodConfig = {
-  method: "dis",
-  nSup: 3,
-  hCycles: 1,
-  lCycles: 2,
-  targets: "reveal",
-  stepWeights: "uniform",
-  autoregressive: true,
-  loss: "stablemax",
-};
 const TRM: MethodConfig = {
   method: "trm",
   nSup: 3,
@@ -46,11 +37,7 @@ const TRM: MethodConfig = {
 };
 
 function tiny(method: MethodConfig, over: Partial<BackboneConfig> = {}): BackboneConfig {
-  return backboneFor(
-    { hidden: 16, heads: 2, layers: 1, expansion: 4, mlpMultiple: 16, puzzleEmbLen: 2, ...over },
-    { vocabSize: 3, seqLen: 8, numPuzzleIds: 2 },
-    method,
-  );
+  return tinyBackbone(method, { seqLen: 8, numPuzzleIds: 2 }, over);
 }
 
 Deno.test("SwiGLU width follows TRM's formula (768 for D=256, 1536 for D=512)", () => {

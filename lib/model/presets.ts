@@ -45,6 +45,16 @@ export interface Preset {
 }
 
 const TRM_ACT = { method: "trm", haltExplorationProb: 0.1, qLossWeight: 0.5, loss: "stablemax" } as const;
+/** DIS as the released code runs it: T=1, n=2, the reveal path, no step weights, autoregressive input. */
+const DIS_CODE = {
+  method: "dis",
+  hCycles: 1,
+  lCycles: 2,
+  targets: "reveal",
+  stepWeights: "uniform",
+  autoregressive: true,
+  loss: "stablemax",
+} as const;
 const TRAIN_BASE: TrainSettings = {
   optimizer: "adam-atan2",
   lr: 1e-4,
@@ -100,16 +110,7 @@ export const PRESETS: readonly Preset[] = [
       "D=512, 2 layers, reveal path, no step weights, autoregressive input, lucidrains AdamAtan2, lr 1e-4, " +
       "wd 0.1, puzzle-emb lr 1e-2, batch 768, 100000 epochs.",
     backbone: BACKBONES.medium,
-    method: {
-      method: "dis",
-      nSup: 8,
-      hCycles: 1,
-      lCycles: 2,
-      targets: "reveal",
-      stepWeights: "uniform",
-      autoregressive: true,
-      loss: "stablemax",
-    },
+    method: { ...DIS_CODE, nSup: 8 },
     train: { ...TRAIN_BASE, optimizer: "adam-atan2-lucidrains" },
   },
   {
@@ -129,16 +130,7 @@ export const PRESETS: readonly Preset[] = [
     description: "train_arc_tiny_corrupt.py: DIS-compact 0.8M, N_sup=6, T=1, n=2, reveal path, no step weights, " +
       "autoregressive input, torch AdamW, lr 1e-4, wd 0.1, batch 512, 200000 epochs.",
     backbone: BACKBONES.compact,
-    method: {
-      method: "dis",
-      nSup: 6,
-      hCycles: 1,
-      lCycles: 2,
-      targets: "reveal",
-      stepWeights: "uniform",
-      autoregressive: true,
-      loss: "stablemax",
-    },
+    method: { ...DIS_CODE, nSup: 6 },
     train: { ...TRAIN_BASE, optimizer: "adamw", globalBatch: 512, epochs: 200000 },
   },
   {
@@ -148,16 +140,7 @@ export const PRESETS: readonly Preset[] = [
     description: "Paper 5.3/Table 1 DIS-medium 7M: D=512 as TRM (2 layers), otherwise the compact recipe; " +
       "this config is not in the released code.",
     backbone: BACKBONES.medium,
-    method: {
-      method: "dis",
-      nSup: 6,
-      hCycles: 1,
-      lCycles: 2,
-      targets: "reveal",
-      stepWeights: "uniform",
-      autoregressive: true,
-      loss: "stablemax",
-    },
+    method: { ...DIS_CODE, nSup: 6 },
     train: { ...TRAIN_BASE, optimizer: "adamw", globalBatch: 512, epochs: 200000 },
   },
   {

@@ -80,8 +80,17 @@ function supervised(label: number, vocab: number): boolean {
   return label >= 0 && label < vocab;
 }
 
-/** Frames 1..nSup of the `mask` variant; `dataVocab` = the data's vocabulary (the mask token's id). */
-export function maskFrames(label: ArrayLike<number>, nSup: number, dataVocab: number, rng: Rng): Int32Array {
+/**
+ * Frames 1..nSup, [nSup * L], where each supervised cell of frame s is `noisy(label, beta_s)` and every
+ * other cell is IGNORE_LABEL. Cells are visited frame by frame, in order, so the draws `noisy` makes come
+ * off the stream in a fixed order.
+ */
+function noisyFrames(
+  label: ArrayLike<number>,
+  nSup: number,
+  vocab: number,
+  noisy: (t: number, beta: number) => number,
+): Int32Array {
   const n = label.length;
   const out = new Int32Array(nSup * n);
   for (let s = 1; s <= nSup; s++) {
@@ -89,43 +98,31 @@ export function maskFrames(label: ArrayLike<number>, nSup: number, dataVocab: nu
     const base = (s - 1) * n;
     for (let i = 0; i < n; i++) {
       const t = label[i];
-      if (!supervised(t, dataVocab)) {
-        out[base + i] = IGNORE_LABEL;
-        continue;
-      }
-      // One draw per supervised cell and frame, also where beta = 0, so the stream's use is fixed.
-      out[base + i] = rng.float() < beta ? dataVocab : t;
+      out[base + i] = supervised(t, vocab) ? noisy(t, beta) : IGNORE_LABEL;
     }
   }
   return out;
 }
 
+/** Frames 1..nSup of the `mask` variant; `dataVocab` = the data's vocabulary (the mask token's id). */
+export function maskFrames(label: ArrayLike<number>, nSup: number, dataVocab: number, rng: Rng): Int32Array {
+  // One draw per supervised cell and frame, also where beta = 0, so the stream's use is fixed.
+  return noisyFrames(label, nSup, dataVocab, (t, beta) => rng.float() < beta ? dataVocab : t);
+}
+
 /** Frames 1..nSup of the `replace` variant over the vocabulary 0..vocab-1. */
 export function replaceFrames(label: ArrayLike<number>, nSup: number, vocab: number, rng: Rng): Int32Array {
   if (vocab < 3) throw new RangeError(`Cannot build replace targets: vocabulary ${vocab} has no two non-PAD tokens`);
-  const n = label.length;
-  const out = new Int32Array(nSup * n);
-  for (let s = 1; s <= nSup; s++) {
-    const beta = noiseRate(s, nSup);
-    const base = (s - 1) * n;
-    for (let i = 0; i < n; i++) {
-      const t = label[i];
-      if (!supervised(t, vocab)) {
-        out[base + i] = IGNORE_LABEL;
-        continue;
-      }
-      const u = rng.float();
-      if (t === 0) {
-        const r = 1 + rng.int(vocab - 1);
-        out[base + i] = u < beta ? r : t;
-        continue;
-      }
-      // Uniform over 1..vocab-1 without t: draw from vocab-2 values and skip t.
-      const r = 1 + rng.int(vocab - 2);
-      out[base + i] = u < beta ? (r >= t ? r + 1 : r) : t;
+  return noisyFrames(label, nSup, vocab, (t, beta) => {
+    const u = rng.float();
+    if (t === 0) {
+      const r = 1 + rng.int(vocab - 1);
+      return u < beta ? r : t;
     }
-  }
-  return out;
+    // Uniform over 1..vocab-1 without t: draw from vocab-2 values and skip t.
+    const r = 1 + rng.int(vocab - 2);
+    return u < beta ? (r >= t ? r + 1 : r) : t;
+  });
 }
 
 /** Draws one sample's path (frames 1..nSup, [nSup * L]). */

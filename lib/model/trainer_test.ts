@@ -1,20 +1,17 @@
 import assert from "node:assert/strict";
 import { initBackend } from "../backend/mod.ts";
 import { Rng, stream } from "../random/mod.ts";
-import { createOptimizer, SparseSignSGD } from "../train/mod.ts";
+import { SparseSignSGD } from "../train/mod.ts";
 import {
-  backboneFor,
   type BatchSource,
   type DisConfig,
   DisTrainer,
   type MethodConfig,
   type NamedArrays,
-  RecursiveModel,
-  rngExploration,
   type StepBatch,
-  type TrmConfig,
   TrmTrainer,
 } from "./mod.ts";
+import { TRAINER_DIS as DIS, TRAINER_TRM as TRM, type TrainerRun, trainerRun } from "./_testing.ts";
 
 await initBackend("cpu");
 
@@ -38,54 +35,9 @@ class Numbered implements BatchSource {
   }
 }
 
-const TRM: TrmConfig = {
-  method: "trm",
-  nSup: 3,
-  hCycles: 2,
-  lCycles: 1,
-  haltExplorationProb: 0.3,
-  qLossWeight: 0.5,
-  loss: "stablemax",
-};
-const DIS: DisConfig = {
-  method: "dis",
-  nSup: 3,
-  hCycles: 1,
-  lCycles: 2,
-  targets: "reveal",
-  stepWeights: "linear",
-  autoregressive: true,
-  loss: "stablemax",
-};
-
-interface Run {
-  model: RecursiveModel;
-  trainer: TrmTrainer | DisTrainer;
-  optimizer: ReturnType<typeof createOptimizer>;
-  rng: Rng;
-}
-
-function build(method: MethodConfig, scope: string, rngState?: ReturnType<Rng["state"]>): Run {
-  const backbone = backboneFor(
-    { hidden: 8, heads: 2, layers: 1, expansion: 4, mlpMultiple: 8, puzzleEmbLen: 1 },
-    { vocabSize: 3, seqLen: L, numPuzzleIds: 2 },
-    method,
-  );
-  const model = new RecursiveModel(backbone, { rng: stream(7, "init"), scope });
-  const optimizer = createOptimizer("adamw", model.trainableVariables(), { beta1: 0.9, beta2: 0.95, weightDecay: 0.1 });
-  const puzzleOptimizer = new SparseSignSGD(model.puzzleTable, 8, { weightDecay: 0.1 });
-  const rng = rngState ? Rng.fromState(rngState) : stream(7, method.method === "trm" ? "halting" : "targets");
-  const base = { batchSize: B, optimizer, puzzleOptimizer };
-  const trainer = method.method === "trm"
-    ? new TrmTrainer(model, method, { ...base, exploration: rngExploration(rng) })
-    : new DisTrainer(model, method, { ...base, rng });
-  return { model, trainer, optimizer, rng };
-}
-
-function dispose(r: Run): void {
-  r.trainer.dispose();
-  r.optimizer.dispose();
-  r.model.dispose();
+function build(method: MethodConfig, scope: string, rngState?: ReturnType<Rng["state"]>): TrainerRun {
+  const rng = rngState ? Rng.fromState(rngState) : undefined;
+  return trainerRun(method, { scope, batchSize: B, seqLen: L, numPuzzleIds: 2, rng });
 }
 
 for (const method of [TRM, DIS]) {
@@ -96,7 +48,7 @@ for (const method of [TRM, DIS]) {
     for (let i = 0; i < 7; i++) (await straight.trainer.step(src, rates)).dispose();
     const want = await straight.model.getWeights();
     const wantCarry = await straight.trainer.getState();
-    dispose(straight);
+    straight.dispose();
 
     const first = build(method, `resume.${method.method}.`);
     const src2 = new Numbered();
@@ -108,7 +60,7 @@ for (const method of [TRM, DIS]) {
       rng: first.rng.state(),
       source: { taken: src2.taken, rng: (src2 as unknown as { rng: Rng }).rng.state() },
     };
-    dispose(first);
+    first.dispose();
 
     const second = build(method, `resume.${method.method}.`, saved.rng);
     second.model.setWeights(saved.weights);
@@ -119,7 +71,7 @@ for (const method of [TRM, DIS]) {
     for (let i = 0; i < 5; i++) (await second.trainer.step(src3, rates)).dispose();
     const got = await second.model.getWeights();
     const gotCarry = await second.trainer.getState();
-    dispose(second);
+    second.dispose();
     for (const k of Object.keys(want)) assert.deepEqual(got[k].data, want[k].data, k);
     const same = (a: NamedArrays, b: NamedArrays) =>
       Object.keys(a).every((k) => a[k].data.every((v, i) => v === b[k].data[i]));
@@ -145,7 +97,7 @@ Deno.test("TRM's rolling carry: halted slots take the new batch's row, running s
   assert.equal(f.samplesCompleted, 3);
   assert.equal(f.meanPerCompletedSample, 3 * 2 * 2); // N_sup * T * (n + 1)
   assert.equal(f.netCallsWithGrad, 4 * B * 2);
-  dispose(r);
+  r.dispose();
 });
 
 Deno.test("TRM halts a slot whose halting logit is positive, unless exploration asks for more steps", async () => {
@@ -174,7 +126,7 @@ Deno.test("TRM halts a slot whose halting logit is positive, unless exploration 
   assert.deepEqual(Array.from(trainer.slots.sampleIds), [0, 1, 12]);
   assert.equal(calls, 2);
   trainer.dispose();
-  dispose(r);
+  r.dispose();
 });
 
 Deno.test("DIS: every-step fetching discards batches while samples run; when-needed fetches only to refill", async () => {
@@ -188,7 +140,7 @@ Deno.test("DIS: every-step fetching discards batches while samples run; when-nee
     assert.deepEqual(Array.from(trainer.slots.steps), [1, 1, 1]);
     assert.equal(trainer.forwardPasses.meanPerCompletedSample, 3 * 3); // N_sup = 3 steps of T(n+1) = 3
     trainer.dispose();
-    dispose(r);
+    r.dispose();
   }
 });
 
@@ -199,7 +151,7 @@ Deno.test("DIS forward passes: 18 per sample with N_sup=6, T=1, n=2", async () =
   for (let i = 0; i < 6; i++) (await r.trainer.step(src, { lr: 0, puzzleLr: 0 })).dispose();
   assert.equal(r.trainer.forwardPasses.meanPerCompletedSample, 18);
   assert.equal(r.trainer.forwardPasses.samplesCompleted, B);
-  dispose(r);
+  r.dispose();
 });
 
 Deno.test("trainers refuse a batch of the wrong size, naming the field", async () => {
@@ -211,7 +163,7 @@ Deno.test("trainers refuse a batch of the wrong size, naming the field", async (
     () => r.trainer.step(bad, { lr: 0, puzzleLr: 0 }),
     /Cannot use DIS training batch: inputs has 4 tokens, expected 3 x 5/,
   );
-  dispose(r);
+  r.dispose();
 });
 
 Deno.test("DIS: both fetch modes train the same samples identically until they finish (rows re-read every step)", async () => {
@@ -229,7 +181,7 @@ Deno.test("DIS: both fetch modes train the same samples identically until they f
     for (let i = 0; i < DIS.nSup; i++) (await trainer.step(src, { lr: 3e-3, puzzleLr: 1e-2 })).dispose();
     weights[fetch] = await r.model.getWeights();
     trainer.dispose();
-    dispose(r);
+    r.dispose();
   }
   for (const k of Object.keys(weights["every-step"])) {
     assert.deepEqual(weights["when-needed"][k].data, weights["every-step"][k].data, k);

@@ -8,37 +8,15 @@
  * Tests that need a webgpu adapter skip, saying why, where none exists.
  */
 import assert from "node:assert/strict";
-import { BackendUnavailableError, initBackend, tf } from "../backend/mod.ts";
-import { Rng, stream } from "../random/mod.ts";
-import { createOptimizer, SparseSignSGD } from "../train/mod.ts";
-import {
-  backboneFor,
-  type BatchSource,
-  type DisConfig,
-  DisTrainer,
-  type MethodConfig,
-  RecursiveModel,
-  rngExploration,
-  type StepBatch,
-  type TrmConfig,
-  TrmTrainer,
-} from "./mod.ts";
+import { initBackend, tf } from "../backend/mod.ts";
+import { initBackendOrSkip } from "../backend/_testing.ts";
+import { Rng } from "../random/mod.ts";
+import type { BatchSource, MethodConfig, StepBatch } from "./mod.ts";
+import { TRAINER_DIS as DIS, TRAINER_TRM as TRM, type TrainerRun, trainerRun } from "./_testing.ts";
 
 const B = 4;
 const L = 5;
 const IDS = 3;
-
-async function webgpu(t: Deno.TestContext): Promise<boolean> {
-  try {
-    await initBackend("webgpu");
-    return true;
-  } catch (e) {
-    if (!(e instanceof BackendUnavailableError)) throw e;
-    console.log(`skipped: ${e.message}`);
-    await t.step({ name: "webgpu adapter present", ignore: true, fn: () => {} });
-    return false;
-  }
-}
 
 /** Batches with repeated puzzle ids, so the device sign-SGD sums several rows per id. */
 function source(seed: number): BatchSource {
@@ -52,57 +30,24 @@ function source(seed: number): BatchSource {
   };
 }
 
-const TRM: TrmConfig = {
-  method: "trm",
-  nSup: 3,
-  hCycles: 2,
-  lCycles: 1,
-  haltExplorationProb: 0.3,
-  qLossWeight: 0.5,
-  loss: "stablemax",
-};
-const DIS: DisConfig = {
-  method: "dis",
-  nSup: 3,
-  hCycles: 1,
-  lCycles: 2,
-  targets: "reveal",
-  stepWeights: "linear",
-  autoregressive: true,
-  loss: "stablemax",
-};
-
-function build(method: MethodConfig, scope: string, onDevice: boolean) {
-  const backbone = backboneFor(
-    { hidden: 8, heads: 2, layers: 1, expansion: 4, mlpMultiple: 8, puzzleEmbLen: 1 },
-    { vocabSize: 3, seqLen: L, numPuzzleIds: IDS },
-    method,
-  );
-  const model = new RecursiveModel(backbone, { rng: stream(7, "init"), scope });
-  const init = Rng.fromSeed(9);
-  model.puzzleTable.forEach((_, i, a) => (a[i] = init.normal()));
-  const optimizer = createOptimizer("adamw", model.trainableVariables(), { beta1: 0.9, beta2: 0.95, weightDecay: 0.1 });
-  const puzzleOptimizer = new SparseSignSGD(model.puzzleTable, 8, { weightDecay: 0.1 });
-  if (onDevice) model.puzzleTableToDevice();
-  const rng = stream(7, method.method === "trm" ? "halting" : "targets");
-  const base = { batchSize: B, optimizer, puzzleOptimizer };
-  const trainer = method.method === "trm"
-    ? new TrmTrainer(model, method, { ...base, exploration: rngExploration(rng) })
-    : new DisTrainer(model, method, { ...base, rng });
-  return {
-    model,
-    trainer,
-    dispose() {
-      trainer.dispose();
-      optimizer.dispose();
-      model.dispose();
+/** A trainer run whose puzzle table starts random (so rows differ), on the device when `onDevice`. */
+function build(method: MethodConfig, scope: string, onDevice: boolean): TrainerRun {
+  return trainerRun(method, {
+    scope,
+    batchSize: B,
+    seqLen: L,
+    numPuzzleIds: IDS,
+    prepare(model) {
+      const init = Rng.fromSeed(9);
+      model.puzzleTable.forEach((_, i, a) => (a[i] = init.normal()));
+      if (onDevice) model.puzzleTableToDevice();
     },
-  };
+  });
 }
 
 for (const method of [TRM, DIS]) {
   Deno.test(`${method.method}: the puzzle table on the device trains to the same bytes as on the host`, async (t) => {
-    if (!(await webgpu(t))) return;
+    if (!(await initBackendOrSkip(t, "webgpu"))) return;
     const start = tf.memory().numTensors;
     const rates = { lr: 3e-3, puzzleLr: 1e-2 };
     const host = build(method, `devpz.host.${method.method}.`, false);
@@ -139,7 +84,7 @@ for (const method of [TRM, DIS]) {
 }
 
 Deno.test("setWeights and puzzleTableToHost keep the device table and the host copy in step", async (t) => {
-  if (!(await webgpu(t))) return;
+  if (!(await initBackendOrSkip(t, "webgpu"))) return;
   const run = build(DIS, "devpz.set.", true);
   const { model } = run;
   const weights = await model.getWeights();
@@ -165,7 +110,7 @@ Deno.test("TRM_DIS_PUZZLE_TABLE=device moves the table when a trainer is built o
     assert.ok(!onCpu.model.puzzleTableOnDevice);
     assert.throws(() => onCpu.model.puzzleTableToDevice(), /the cpu backend has no device sign-SGD kernel/);
     onCpu.dispose();
-    if (!(await webgpu(t))) return;
+    if (!(await initBackendOrSkip(t, "webgpu"))) return;
     const onGpu = build(DIS, "devpz.env.gpu.", false);
     assert.ok(onGpu.model.puzzleTableOnDevice);
     onGpu.dispose();
@@ -176,7 +121,7 @@ Deno.test("TRM_DIS_PUZZLE_TABLE=device moves the table when a trainer is built o
 });
 
 Deno.test("webgpu: turning tfjs's CPU forwarding off leaves training bytes unchanged", async (t) => {
-  if (!(await webgpu(t))) return;
+  if (!(await initBackendOrSkip(t, "webgpu"))) return;
   const train = async (cpuForward: boolean) => {
     tf.env().set("WEBGPU_CPU_FORWARD", cpuForward);
     const run = build(DIS, `devpz.fwd.${cpuForward}.`, false);

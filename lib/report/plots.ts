@@ -84,6 +84,37 @@ const BASE_CONFIG = {
   legend: { orient: "right" },
 } as const;
 
+/** A chart's vega-lite spec: the title, size and config both kinds share, then its data, mark and encoding. */
+function chartSpec(
+  chart: LineChart | BarChart,
+  values: unknown[],
+  mark: unknown,
+  encoding: Record<string, unknown>,
+): TopLevelSpec {
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: chart.title,
+    width: chart.width ?? 480,
+    height: chart.height ?? 280,
+    config: BASE_CONFIG,
+    data: { values },
+    mark,
+    encoding,
+  } as TopLevelSpec;
+}
+
+/** The y axis: `field`, titled with the chart's yLabel, over its yDomain when it has one. */
+function yEncoding(field: string, chart: LineChart | BarChart): Record<string, unknown> {
+  const y: Record<string, unknown> = { field, type: "quantitative", title: chart.yLabel };
+  if (chart.yDomain) y.scale = { domain: [...chart.yDomain] };
+  return y;
+}
+
+/** One colour per series, in the order given (which is also the legend's). */
+function seriesColor(names: string[]): Record<string, unknown> {
+  return { field: "series", type: "nominal", title: null, scale: { domain: names }, sort: names };
+}
+
 /**
  * A line chart with one line (and point marks) per series; legend order = series order.
  *
@@ -107,24 +138,12 @@ export async function lineChartSvg(chart: LineChart): Promise<string> {
       values.push({ series: s.name, x, y, order: i });
     });
   }
-  const names = chart.series.map((s) => s.name);
-  const y: Record<string, unknown> = { field: "y", type: "quantitative", title: chart.yLabel };
-  if (chart.yDomain) y.scale = { domain: [...chart.yDomain] };
-  return await renderSvg({
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: chart.title,
-    width: chart.width ?? 480,
-    height: chart.height ?? 280,
-    config: BASE_CONFIG,
-    data: { values },
-    mark: { type: "line", point: true },
-    encoding: {
-      x: { field: "x", type: "quantitative", title: chart.xLabel },
-      y,
-      color: { field: "series", type: "nominal", title: null, scale: { domain: names }, sort: names },
-      order: { field: "order", type: "quantitative" },
-    },
-  } as TopLevelSpec);
+  return await renderSvg(chartSpec(chart, values, { type: "line", point: true }, {
+    x: { field: "x", type: "quantitative", title: chart.xLabel },
+    y: yEncoding("y", chart),
+    color: seriesColor(chart.series.map((s) => s.name)),
+    order: { field: "order", type: "quantitative" },
+  }));
 }
 
 /**
@@ -162,28 +181,17 @@ export async function barChartSvg(chart: BarChart): Promise<string> {
     });
   }
   const names = chart.series.map((s) => s.name);
-  const y: Record<string, unknown> = { field: "value", type: "quantitative", title: chart.yLabel };
-  if (chart.yDomain) y.scale = { domain: [...chart.yDomain] };
-  return await renderSvg({
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: chart.title,
-    width: chart.width ?? 480,
-    height: chart.height ?? 280,
-    config: BASE_CONFIG,
-    data: { values },
-    mark: "bar",
-    encoding: {
-      x: {
-        field: "category",
-        type: "nominal",
-        title: chart.xLabel,
-        sort: cats,
-        scale: { domain: cats },
-        axis: { labelAngle: 0 },
-      },
-      xOffset: { field: "series", type: "nominal", sort: names, scale: { domain: names } },
-      y,
-      color: { field: "series", type: "nominal", title: null, scale: { domain: names }, sort: names },
+  return await renderSvg(chartSpec(chart, values, "bar", {
+    x: {
+      field: "category",
+      type: "nominal",
+      title: chart.xLabel,
+      sort: cats,
+      scale: { domain: cats },
+      axis: { labelAngle: 0 },
     },
-  } as TopLevelSpec);
+    xOffset: { field: "series", type: "nominal", sort: names, scale: { domain: names } },
+    y: yEncoding("value", chart),
+    color: seriesColor(names),
+  }));
 }

@@ -24,7 +24,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { CheckpointError } from "../errors.ts";
-import { replaceDirAtomic, writeTextAtomic } from "../io/mod.ts";
+import { exists, replaceDirAtomic, writeTextAtomic } from "../io/mod.ts";
 import type { RngState } from "../random/mod.ts";
 import {
   type FileDigest,
@@ -207,16 +207,6 @@ async function prune(root: string, keepLast: number, current: number): Promise<v
     if (e.isDirectory && /^\.step-\d+\.tmp-/.test(e.name)) {
       await Deno.remove(join(root, e.name), { recursive: true }).catch(() => {});
     }
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
   }
 }
 

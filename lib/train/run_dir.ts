@@ -48,6 +48,7 @@ import {
 import { stream } from "../random/mod.ts";
 import {
   canonicalJson,
+  type Column,
   formatNumber,
   lineChartSvg,
   type LineSeries,
@@ -60,7 +61,7 @@ import {
   stableJson,
 } from "../report/mod.ts";
 import { type EvalData, type EvalResult, type EvalSummary, evaluateModel } from "../eval/mod.ts";
-import { replaceDirAtomic, writeTextAtomic } from "../io/mod.ts";
+import { isDirectory, replaceDirAtomic, writeTextAtomic } from "../io/mod.ts";
 import { checkpointDirName, findLatestCheckpoint, loadCheckpoint } from "./checkpoint.ts";
 import { writeSafetensorsFile } from "./safetensors.ts";
 import { backboneConfig, type LoadedTrainConfig, methodConfig, parseTrainConfig, type TrainConfig } from "./config.ts";
@@ -111,15 +112,6 @@ function splitCounts(split: PuzzleSplit): { examples: number; puzzles: number; g
     puzzles: split.puzzleIndices.length - 1,
     groups: split.groupIndices.length - 1,
   };
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isDirectory;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 function selectTasks(tasks: ArcTask[], subset: NonNullable<Extract<TrainConfig["data"], { kind: "arc" }>["subset"]>) {
@@ -463,6 +455,15 @@ function dataTitle(cfg: TrainConfig): string {
   return `ARC ${d.set} (${d.augmentations} augmentations${sub})`;
 }
 
+/** Columns of an N-Queens table by number of given queens (rows of `byQ`). */
+const BY_Q_COLUMNS: readonly Column[] = [
+  { key: "q", header: "Q given" },
+  { key: "count", header: "boards", format: "int" },
+  { key: "exact", format: { percent: 1 } },
+  { key: "valid", format: { percent: 1 } },
+  { key: "ceiling", format: { percent: 1 } },
+];
+
 function seriesOf(records: MetricRecord[], kind: string, key: string): [number, number][] {
   return records
     .filter((r) => r.kind === kind && typeof r[key] === "number" && Number.isFinite(r[key]))
@@ -489,14 +490,7 @@ export async function runReport(s: RunSummary): Promise<{ markdown: string; plot
         `number of completions). Token accuracy ${r.tokenAccuracy === null ? "—" : formatNumber(r.tokenAccuracy)}.`,
       ],
       table: {
-        columns: [
-          { key: "q", header: "Q given" },
-          { key: "count", header: "boards", format: "int" },
-          { key: "exact", format: { percent: 1 } },
-          { key: "valid", format: { percent: 1 } },
-          { key: "ceiling", format: { percent: 1 } },
-          { key: "unique", header: "unique completion", format: { percent: 1 } },
-        ],
+        columns: [...BY_Q_COLUMNS, { key: "unique", header: "unique completion", format: { percent: 1 } }],
         rows,
       },
     });
@@ -707,13 +701,7 @@ export async function evaluateRun(runDir: string, opts: EvaluateRunOptions = {})
       sections.push({
         heading: "By number of given queens",
         table: {
-          columns: [
-            { key: "q", header: "Q given" },
-            { key: "count", header: "boards", format: "int" },
-            { key: "exact", format: { percent: 1 } },
-            { key: "valid", format: { percent: 1 } },
-            { key: "ceiling", format: { percent: 1 } },
-          ],
+          columns: BY_Q_COLUMNS,
           rows: result.metrics.byQ.map((g) => ({ ...g })),
         },
       });
