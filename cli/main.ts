@@ -52,22 +52,7 @@ export function makeProgram(): Command {
  * ```
  */
 export async function main(argv: readonly string[] = Deno.args): Promise<number> {
-  quietVulkanLoader();
   return await runCli(makeProgram(), argv);
-}
-
-/**
- * Vulkan's loader prints "XDG_RUNTIME_DIR is invalid or not set" on every WebGPU adapter request when
- * the variable is unset (as on CI machines and under `auto`, which probes webgpu). A private runtime
- * directory for this process silences it; an existing setting is left alone.
- */
-function quietVulkanLoader(): void {
-  try {
-    if (Deno.env.get("XDG_RUNTIME_DIR")) return;
-    Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync({ prefix: "trm-dis-xdg-" }));
-  } catch {
-    // Without --allow-env or a writable temp dir the message stays; nothing else depends on it.
-  }
 }
 
 if (import.meta.main) Deno.exit(await main());

@@ -55,7 +55,21 @@ interface GpuAdapterLike {
 async function requestAdapter(): Promise<GpuAdapterLike | null> {
   const gpu = (globalThis.navigator as unknown as { gpu?: { requestAdapter(o?: unknown): Promise<unknown> } }).gpu;
   if (!gpu) return null;
+  quietVulkanLoader();
   return await gpu.requestAdapter({ powerPreference: "high-performance" }) as GpuAdapterLike | null;
+}
+
+/**
+ * Vulkan's loader prints "XDG_RUNTIME_DIR is invalid or not set" on every adapter request when the
+ * variable is unset (CI machines; `auto` probes webgpu). It only checks that the directory exists, so
+ * the system's temporary directory serves; an existing setting is left alone.
+ */
+function quietVulkanLoader(): void {
+  try {
+    if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", Deno.env.get("TMPDIR") ?? "/tmp");
+  } catch {
+    // Without --allow-env the message stays; nothing depends on it.
+  }
 }
 
 async function activate(name: string): Promise<void> {
