@@ -35,7 +35,7 @@ import {
 } from "../lib/data/mod.ts";
 import { writeTextAtomic } from "../lib/io/mod.ts";
 import { outOption, print, printErr, seedOption } from "./_common.ts";
-import { createProgress } from "./_progress.ts";
+import { createProgress, formatDuration } from "./_progress.ts";
 
 function countOption(flags: string, description: string, defaultValue: number): Option {
   return new Option(flags, description).default(defaultValue).argParser((v) => {
@@ -206,8 +206,9 @@ function fetchCommand(): Command {
         baseUrl,
         onEvent: (e) => {
           if (e.kind === "download") printErr(`${e.set}: downloading ${e.url} (attempt ${e.attempt})`);
-          else if (e.kind === "retry") printErr(`${e.set}: bad download, retrying: ${e.reason}`);
-          else if (e.kind === "stale") {
+          else if (e.kind === "retry") {
+            printErr(`${e.set}: bad download (${e.reason}); retrying in ${formatDuration(e.delayMs / 1000)}`);
+          } else if (e.kind === "stale") {
             printErr(`${e.set}: cache incomplete (${e.missing} missing, ${e.corrupt} corrupt files)`);
           }
         },

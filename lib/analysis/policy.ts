@@ -7,6 +7,10 @@
  * - pi_w = softmax((1 - w) log pi_hat + w log pi_plus) (eq. 16);
  * - the advantage margin A(y*) - E_{a ~ pi_w}[A(a)] (eq. 18), and dL/dw = E_{pi_w}[A] - A(y*) (section 3.3),
  *   the derivative of L(w) = -log pi_w(y*); a positive margin means trusting the step more lowers the loss.
+ *   Both paths compute the margin as sum_a pi_w(a) (A(y*) - A(a)), the same quantity since pi_w sums to 1:
+ *   the y* term is exactly zero and every other term is small where pi_w is nearly certain of y*, whereas
+ *   A(y*) - sum_a pi_w(a) A(a) subtracts two nearly equal numbers there, and its float32 rounding (about
+ *   1e-6 per token) is as large as {@linkcode MARGIN_EPS}.
  *
  * {@linkcode policyStats} computes them on the tensor backend and reduces them to sums per sample and
  * per ground-truth token; {@linkcode improvementAt} is the same arithmetic for one position in float64,
@@ -114,7 +118,7 @@ export function policyStats(before: Tensor, after: Tensor, labels: Tensor, weigh
     const hit = (logits: Tensor) => tf.cast(tf.equal(tf.argMax(logits, -1), safe), "float32"); // [B, L]
     const margins = weights.map((w) => {
       const piW = tf.softmax(tf.add(tf.mul(lu, 1 - w), tf.mul(lc, w))); // [B, L, V]
-      return tf.sub(advStar, tf.sum(tf.mul(piW, adv), -1)); // [B, L]
+      return tf.sum(tf.mul(piW, tf.sub(tf.expandDims(advStar, 2), adv)), -1); // [B, L]
     });
     const positives = margins.map((m) => tf.cast(tf.greater(m, MARGIN_EPS), "float32")); // [B, L] each
     const cols = [valid, tf.neg(pick(lu)), tf.neg(pick(lc)), hit(before), hit(after), ...margins, ...positives];
@@ -134,7 +138,7 @@ export interface Improvement {
   advantage: number[];
   /** pi_w(a). */
   piW: number[];
-  /** A(y*) - E_{pi_w}[A]. */
+  /** A(y*) - E_{pi_w}[A], computed as sum_a pi_w(a) (A(y*) - A(a)). */
   margin: number;
   /** dL/dw = -margin. */
   dLdw: number;
@@ -177,7 +181,6 @@ export function improvementAt(
   const lc = logSoftmax(after);
   const advantage = lc.map((c, a) => c - lu[a]);
   const piW = logSoftmax(lu.map((u, a) => (1 - w) * u + w * lc[a])).map(Math.exp);
-  const expected = piW.reduce((s, p, a) => s + p * advantage[a], 0);
-  const margin = advantage[label] - expected;
+  const margin = piW.reduce((s, p, a) => s + p * (advantage[label] - advantage[a]), 0);
   return { advantage, piW, margin, dLdw: -margin, ceBefore: -lu[label], ceAfter: -lc[label] };
 }

@@ -120,6 +120,36 @@ Deno.test("policyStats matches the float64 definition on random logits (V = 5)",
   assert.ok(maxDiff < 2e-5, `max relative difference ${maxDiff}`);
 });
 
+Deno.test("policyStats: margins where pi_w is nearly certain of y* keep their relative precision in float32", async () => {
+  // pi_plus puts 1 - e^-g on y* = 0: the margin is a sum of tiny terms, down to 1e-12. Computed as
+  // A(y*) - E[A] in float32 these cancel to 0 or lose a quarter of their value; the cancellation-free form keeps
+  // every one within 1e-3 of the float64 value.
+  const V = 6;
+  const cases: number[][][] = [];
+  for (let g = 8; g <= 16; g += 2) {
+    cases.push([[0.3, 0, 0.1, -0.2, 0.4, 0], [g, 0, 0.5, -1, 0.2, 0.1]]);
+    cases.push([[g - 3, 0, 0.5, -1, 0.2, 0.1], [g, 0, 0.5, -1, 0.2, 0.1]]);
+  }
+  const n = cases.length;
+  const u = Float32Array.from(cases.flatMap((x) => x[0]));
+  const c = Float32Array.from(cases.flatMap((x) => x[1]));
+  const ws = [1, 2];
+  const k = statLayout(ws.length);
+  const [tu, tc, ty] = [tf.tensor3d(u, [n, 1, V]), tf.tensor3d(c, [n, 1, V]), tf.zeros([n, 1], "int32")];
+  const out = policyStats(tu, tc, ty, ws);
+  const d = await out.data();
+  tf.dispose([tu, tc, ty, out]);
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    ws.forEach((w, j) => {
+      const want = improvementAt(u.subarray(i * V, (i + 1) * V), c.subarray(i * V, (i + 1) * V), 0, w).margin;
+      assert.ok(want > 0, `case ${i}: the float64 margin is positive`);
+      worst = Math.max(worst, Math.abs(d[i * V * k.width + k.margin + j] - want) / want);
+    });
+  }
+  assert.ok(worst < 1e-3, `worst relative error of the float32 margin: ${worst}`);
+});
+
 Deno.test("policyStats rejects mismatched shapes and non-finite weights", () => {
   const a = tf.zeros([1, 2, 3]);
   const b = tf.zeros([1, 2, 2]);

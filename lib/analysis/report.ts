@@ -374,8 +374,9 @@ export interface WriteOptions extends SectionOptions {
 
 /**
  * Writes report.md, results.json, the SVG plots and (optionally) run.json into `dir`, replacing it as a
- * whole: a failure leaves the previous folder untouched. results.json holds `{ runs: { <name>: result } }`
- * and its data hash is the SHA-256 of the runs' data hashes.
+ * whole: a failure leaves the previous folder untouched. results.json is the standard wrapper of lib/report's
+ * `resultsJson` (`format`, `experiment: "analysis"`, `hashes`, `results`) with the analyses in
+ * `results.runs.<name>`; its data hash is the SHA-256 of the runs' data hashes.
  *
  * @example
  * ```ts ignore

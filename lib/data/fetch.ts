@@ -4,9 +4,12 @@
  * against the committed manifest of SHA-256 hashes (`manifest.json`).
  *
  * A set already in the cache with every file intact is not downloaded again. A download that is cut short
- * or corrupt (HTTP error, a body shorter than its Content-Length, an archive that does not unzip, a file
- * missing from it or whose hash differs) is detected and redone, up to `attempts` times. Files reach the
- * cache only through an atomic directory swap, so an interrupted fetch never leaves a half-written set.
+ * or corrupt (a failed request, an HTTP error, a body shorter than its Content-Length, an archive that does
+ * not unzip, a file missing from it or whose hash differs) is detected and redone, up to `attempts` times,
+ * waiting `retryDelayMs` before the first retry and twice as long before each next one (2 s, 4 s, 8 s by
+ * default), so a network that is briefly down gets time to come back. The final error keeps the underlying
+ * cause (a DNS or connection error) in its message and as its `cause`. Files reach the cache only through
+ * an atomic directory swap, so an interrupted fetch never leaves a half-written set.
  *
  * @module
  */
@@ -95,7 +98,7 @@ export async function verifySet(cacheDir: string, set: string): Promise<{ missin
 export type FetchEvent =
   | { set: string; kind: "cached"; files: number }
   | { set: string; kind: "download"; url: string; attempt: number }
-  | { set: string; kind: "retry"; url: string; attempt: number; reason: string }
+  | { set: string; kind: "retry"; url: string; attempt: number; reason: string; delayMs: number }
   | { set: string; kind: "stale"; missing: number; corrupt: number }
   | { set: string; kind: "done"; files: number; bytes: number };
 
@@ -117,12 +120,28 @@ export function setHash(set: string): string {
 
 class BadDownload extends Error {}
 
+/**
+ * An error's message followed by its causes' (`fetch failed: error sending request ...: dns error: ...`):
+ * Deno's fetch says only "fetch failed" and keeps the reason in `cause`.
+ */
+function messageChain(e: unknown): string {
+  const parts: string[] = [];
+  const seen = new Set<unknown>();
+  for (let x: unknown = e; x !== undefined && x !== null && !seen.has(x); x = (x as Error).cause) {
+    seen.add(x);
+    const m = x instanceof Error ? x.message : String(x);
+    if (m !== "" && !parts.some((p) => p.includes(m))) parts.push(m);
+    if (!(x instanceof Error)) break;
+  }
+  return parts.join(": ");
+}
+
 async function download(url: string, fetchFn: typeof fetch): Promise<Uint8Array> {
   let res: Response;
   try {
     res = await fetchFn(url);
   } catch (e) {
-    throw new BadDownload(`request failed (${(e as Error).message})`);
+    throw new BadDownload(`request failed (${messageChain(e)})`, { cause: e });
   }
   if (!res.ok) {
     await res.body?.cancel();
@@ -132,7 +151,7 @@ async function download(url: string, fetchFn: typeof fetch): Promise<Uint8Array>
   try {
     body = new Uint8Array(await res.arrayBuffer());
   } catch (e) {
-    throw new BadDownload(`the download was cut short (${(e as Error).message})`);
+    throw new BadDownload(`the download was cut short (${messageChain(e)})`, { cause: e });
   }
   const declared = res.headers.get("content-length");
   if (declared !== null && Number(declared) !== body.length) {
@@ -159,7 +178,7 @@ function extract(set: string, archive: Uint8Array): Map<string, Uint8Array> {
   try {
     entries = unzipSync(archive, { filter: (f) => toCache(f.name) !== null });
   } catch (e) {
-    throw new BadDownload(`the archive does not unzip (${(e as Error).message})`);
+    throw new BadDownload(`the archive does not unzip (${messageChain(e)})`, { cause: e });
   }
   const out = new Map<string, Uint8Array>();
   for (const [name, bytes] of Object.entries(entries)) out.set(toCache(name)!, bytes);
@@ -171,6 +190,26 @@ function extract(set: string, archive: Uint8Array): Map<string, Uint8Array> {
   return out;
 }
 
+/** The wait before the first retry of a download; each next retry waits twice as long. */
+export const DEFAULT_RETRY_DELAY_MS = 2000;
+
+/** Options of {@linkcode fetchSets}. */
+export interface FetchOptions {
+  cacheDir: string;
+  /** Set names (default: every set of the manifest). */
+  sets?: string[];
+  /** Archive server (default: GitHub's codeload). */
+  baseUrl?: string;
+  /** Downloads per set before giving up (default 4). */
+  attempts?: number;
+  /** Wait before the first retry (default {@linkcode DEFAULT_RETRY_DELAY_MS}); doubled before each next one. */
+  retryDelayMs?: number;
+  /** The wait itself (default: a timer); tests pass a recorder. */
+  sleep?: (ms: number) => Promise<void>;
+  fetch?: typeof fetch;
+  onEvent?: (e: FetchEvent) => void;
+}
+
 /**
  * Fetches sets into `cacheDir`, skipping those already intact.
  *
@@ -179,17 +218,12 @@ function extract(set: string, archive: Uint8Array): Map<string, Uint8Array> {
  * const results = await fetchSets({ cacheDir: defaultCacheDir(), sets: ["arc-agi-1", "concept-arc"] });
  * ```
  */
-export async function fetchSets(opts: {
-  cacheDir: string;
-  sets?: string[];
-  baseUrl?: string;
-  attempts?: number;
-  fetch?: typeof fetch;
-  onEvent?: (e: FetchEvent) => void;
-}): Promise<FetchResult[]> {
+export async function fetchSets(opts: FetchOptions): Promise<FetchResult[]> {
   const sets = parseFetchSets(opts.sets ?? [...FETCH_SETS]);
   const base = (opts.baseUrl ?? DEFAULT_ARCHIVE_BASE_URL).replace(/\/+$/, "");
-  const attempts = opts.attempts ?? 3;
+  const attempts = opts.attempts ?? 4;
+  const firstDelay = opts.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const fetchFn = opts.fetch ?? fetch;
   const results: FetchResult[] = [];
   for (const set of sets) {
@@ -207,7 +241,7 @@ export async function fetchSets(opts: {
     const url = `${base}/${spec.repo}/zip/${spec.commit}`;
     let files: Map<string, Uint8Array> | null = null;
     let attempt = 0;
-    let lastReason = "";
+    let last: BadDownload | null = null;
     while (files === null && attempt < attempts) {
       attempt += 1;
       opts.onEvent?.({ set, kind: "download", url, attempt });
@@ -215,12 +249,20 @@ export async function fetchSets(opts: {
         files = extract(set, await download(url, fetchFn));
       } catch (e) {
         if (!(e instanceof BadDownload)) throw e;
-        lastReason = e.message;
-        if (attempt < attempts) opts.onEvent?.({ set, kind: "retry", url, attempt, reason: e.message });
+        last = e;
+        if (attempt < attempts) {
+          const delayMs = firstDelay * 2 ** (attempt - 1);
+          opts.onEvent?.({ set, kind: "retry", url, attempt, reason: e.message, delayMs });
+          await sleep(delayMs);
+        }
       }
     }
     if (files === null) {
-      throw new Error(`Cannot fetch "${set}" from ${url}: ${lastReason} (after ${attempts} attempts)`);
+      throw new Error(
+        `Cannot fetch "${set}" from ${url}: ${last?.message} (after ${attempts} attempts): check the ` +
+          "network connection and run the fetch again",
+        { cause: last?.cause ?? last },
+      );
     }
     let bytes = 0;
     for (const top of new Set(Object.values(spec.paths).map((p) => p.split("/")[0]))) {

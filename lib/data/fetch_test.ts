@@ -64,7 +64,9 @@ Deno.test({
     try {
       const events: FetchEvent[] = [];
       const sets = ["arc-agi-1", "concept-arc"];
-      const results = await fetchSets({ cacheDir: cache, sets, baseUrl, onEvent: (e) => events.push(e) });
+      const waits: number[] = [];
+      const sleep = (ms: number) => (waits.push(ms), Promise.resolve());
+      const results = await fetchSets({ cacheDir: cache, sets, baseUrl, sleep, onEvent: (e) => events.push(e) });
       assert.deepEqual(results.map((r) => [r.set, r.downloaded, r.attempts]), [["arc-agi-1", true, 2], [
         "concept-arc",
         true,
@@ -72,6 +74,7 @@ Deno.test({
       ]]);
       const retries = events.filter((e) => e.kind === "retry").map((e) => (e as { reason: string }).reason);
       assert.equal(retries.length, 2);
+      assert.deepEqual(waits, [2000, 2000], "each set's first retry waits the default 2 s");
       assert.match(retries[0], /does not unzip|cut short/);
       assert.match(retries[1], /does not match its SHA-256|does not unzip/);
       for (const s of sets) assert.deepEqual(await verifySet(cache, s), { missing: [], corrupt: [] });
@@ -99,7 +102,7 @@ Deno.test({
       mode = "down";
       await Deno.remove(join(cache, "concept-arc"), { recursive: true });
       await assert.rejects(
-        fetchSets({ cacheDir: cache, sets: ["concept-arc"], baseUrl, attempts: 2 }),
+        fetchSets({ cacheDir: cache, sets: ["concept-arc"], baseUrl, attempts: 2, retryDelayMs: 0 }),
         /Cannot fetch "concept-arc" from http:\/\/127\.0\.0\.1:\d+\/victorvikram\/ConceptARC\/zip\/b22ef5.*HTTP 503 \(after 2 attempts\)/,
       );
       assert.ok(!Deno.readDirSync(cache).some((e) => e.name === "concept-arc" || e.name.startsWith(".")));
@@ -108,4 +111,47 @@ Deno.test({
       await Deno.remove(cache, { recursive: true });
     }
   },
+});
+
+Deno.test("fetch backs off between attempts and keeps the network error's cause in its message", async () => {
+  const cache = await Deno.makeTempDir();
+  try {
+    const waits: number[] = [];
+    const events: FetchEvent[] = [];
+    let calls = 0;
+    // What Deno's fetch throws when DNS fails: "fetch failed", with the reason only in its cause.
+    const dnsDown: typeof fetch = () => {
+      calls += 1;
+      const reason = new Error("client error (Connect): dns error: failed to lookup address information");
+      return Promise.reject(new TypeError("fetch failed", { cause: reason }));
+    };
+    const err = await assert.rejects(
+      fetchSets({
+        cacheDir: cache,
+        sets: ["concept-arc"],
+        baseUrl: "https://example.invalid",
+        fetch: dnsDown,
+        sleep: (ms) => (waits.push(ms), Promise.resolve()),
+        onEvent: (e) => events.push(e),
+      }),
+      (e: unknown) => {
+        assert.ok(e instanceof Error);
+        assert.match(e.message, /Cannot fetch "concept-arc" from https:\/\/example\.invalid\/victorvikram/);
+        assert.match(e.message, /request failed \(fetch failed: client error \(Connect\): dns error/);
+        assert.match(e.message, /after 4 attempts\): check the network/);
+        assert.match(String((e.cause as Error).cause), /dns error/);
+        return true;
+      },
+    );
+    void err;
+    assert.equal(calls, 4);
+    assert.deepEqual(waits, [2000, 4000, 8000]);
+    assert.deepEqual(events.filter((e) => e.kind === "retry").map((e) => (e as { delayMs: number }).delayMs), [
+      2000,
+      4000,
+      8000,
+    ]);
+  } finally {
+    await Deno.remove(cache, { recursive: true });
+  }
 });

@@ -118,9 +118,11 @@ export { decodeNpy, encodeNpy, type NpyDtype, npyHeader } from "./npy.ts";
 export {
   buildManifest,
   DEFAULT_ARCHIVE_BASE_URL,
+  DEFAULT_RETRY_DELAY_MS,
   defaultCacheDir,
   FETCH_SETS,
   type FetchEvent,
+  type FetchOptions,
   type FetchResult,
   fetchSets,
   MANIFEST,

@@ -261,6 +261,7 @@ export async function runExperiment<C extends { seed: number; default_rows: stri
     command: opts.command ?? [],
     masterSeed: config.seed,
     backend: opts.backend ?? null,
+    started,
   });
   const metrics: MetricRecord[] = [];
   for (const r of finished.values()) for (const m of r.metrics) metrics.push({ ...m, row: r.plan.id });

@@ -219,3 +219,13 @@ Deno.test("RunFolder: resume keeps metrics and refuses a different config; a fre
     /configHash must be 64 lowercase hex digits/,
   );
 });
+
+Deno.test("RunFolder: run.json's wall time counts from the given start, not from when the folder was opened", async () => {
+  await using t = await tempDir();
+  // An experiment opens its folder after its rows have trained and passes its own start.
+  const started = new Date(Date.now() - 3_600_000);
+  const run = await RunFolder.open(t.dir, { command: [], started });
+  const prov = await run.writeProvenance();
+  assert.equal(prov.started, started.toISOString());
+  assert.ok(prov.wallSeconds >= 3600, `wallSeconds ${prov.wallSeconds}`);
+});

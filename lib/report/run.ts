@@ -76,6 +76,11 @@ export interface RunOptions {
    * Without it, the metrics log starts empty.
    */
   resume?: boolean;
+  /**
+   * When the work this folder records began (default: when the folder is opened). An experiment opens its
+   * folder after its rows have trained, so it passes its own start here for run.json's wall time.
+   */
+  started?: Date;
 }
 
 /**
@@ -99,7 +104,7 @@ export class RunFolder {
   private constructor(dir: string, metrics: MetricsLog, options: RunOptions) {
     this.dir = dir;
     this.metrics = metrics;
-    this.started = new Date();
+    this.started = options.started ?? new Date();
     this.#options = options;
   }
 
