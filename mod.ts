@@ -2,8 +2,11 @@
  * Reproduction of "Your Latent Reasoning is Secretly Policy Improvement Operator" (Deep Improvement
  * Supervision on Tiny Recursive Models) in TypeScript on Deno and TensorFlow.js.
  *
- * As a library this module re-exports the public API of each `lib/` area; run as the main module it
- * is the command line tool (`deno task cli --help`).
+ * As a library this module re-exports the public API of each `lib/` area (each area is also an entry
+ * point of its own: `./random`, `./backend`, `./config`, `./data`, `./model`, `./train`, `./eval`,
+ * `./analysis`, `./report`, `./experiment`, `./io`; see deno.json's `exports`); run as the main module it is
+ * the command line tool (`deno task cli --help`). tfjs and zod are not re-exported here: `./backend`
+ * exports the `tf` the project uses and `./config` the `z` its schemas are written with.
  *
  * @example
  * ```ts
@@ -15,10 +18,39 @@
  * @module
  */
 export * from "./lib/random/mod.ts";
-export * from "./lib/backend/mod.ts";
+// Backend selection and the project's ops, not all of tfjs: import `tf` from the `./backend` entry point
+// (or from npm:@tensorflow/tfjs) where a caller needs tensors directly.
+export {
+  AUTO_ORDER,
+  BACKEND_NAMES,
+  type BackendInfo,
+  type BackendName,
+  type BackendRequest,
+  BackendUnavailableError,
+  type BlasStatus,
+  blasStatus,
+  initBackend,
+  parseBackend,
+  type Tensor,
+} from "./lib/backend/mod.ts";
 export * from "./lib/io/mod.ts";
 export * from "./lib/errors.ts";
-export * from "./lib/config/mod.ts";
+// The config loader without zod itself: schemas import `z` from the `./config` entry point.
+export {
+  ConfigError,
+  configHash,
+  type ConfigOptions,
+  type ExperimentEntry,
+  type ExperimentInfo,
+  experimentInfoSchema,
+  INCLUDE_KEY,
+  listExperiments,
+  loadConfig,
+  type LoadedConfig,
+  type Override,
+  parseConfigText,
+  parseOverride,
+} from "./lib/config/mod.ts";
 export * from "./lib/report/mod.ts";
 export * from "./lib/data/mod.ts";
 export * from "./lib/model/mod.ts";

@@ -63,7 +63,11 @@ export const partialRunSchema: z.ZodType<Record<string, unknown>> = z.record(z.s
  * schema.parse({ variant: "paper" }).seed; // 0
  * ```
  */
-export const experimentBase = {
+export const experimentBase: {
+  seed: z.ZodDefault<z.ZodInt>;
+  common: z.ZodDefault<z.ZodType<Record<string, unknown>>>;
+  default_rows: z.ZodDefault<z.ZodNullable<z.ZodArray<z.ZodString>>>;
+} = {
   seed: z.int().nonnegative().default(0),
   common: partialRunSchema.default({}),
   default_rows: z.array(z.string().min(1)).min(1).nullable().default(null),
@@ -160,7 +164,7 @@ export function rowPlan(
 ): RowPlan {
   if (!ROW_ID.test(id)) throw new RangeError(`Cannot plan row "${id}": ids are dot-separated [a-z0-9-] names`);
   const merged = mergeConfigs(...parts);
-  return { id, label, loaded: resolveTrainConfig(merged as TrainConfigInput, `${source} (row ${id})`) };
+  return { id, label, loaded: resolveTrainConfig(merged as unknown as TrainConfigInput, `${source} (row ${id})`) };
 }
 
 /**

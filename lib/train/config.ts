@@ -119,6 +119,79 @@ const evalSection = z.strictObject({
   at_end: z.boolean().default(true),
 });
 
+/** N-Queens data settings. */
+export interface NQueensDataConfig {
+  kind: "nqueens";
+  /** `paper` (Q in 1..7, 7,200 train) or `released-code` (DIS's generator with dihedral copies). */
+  variant: NQueensVariant;
+  /** Seed of the generated set; null = the run's seed. */
+  seed: number | null;
+}
+
+/** ARC data settings. */
+export interface ArcDataConfig {
+  kind: "arc";
+  set: ArcSetName;
+  /** Augmentations per task (TRM: 1000). */
+  augmentations: number;
+  /** Folder holding the ARC data; null = $TRM_DIS_DATA_DIR, else the fetch cache. */
+  data_dir: string | null;
+  source: ArcSource;
+  /** Keep only some tasks (small profiles): the first N of each subset by id, or the listed ids. */
+  subset: { tasks: number } | { ids: string[] } | null;
+  /** Seed of the augmentation index; null = the run's seed. */
+  seed: number | null;
+}
+
+/** The data section: N-Queens or ARC. */
+export type DataConfig = NQueensDataConfig | ArcDataConfig;
+
+/** Evaluation settings. */
+export interface EvalSection {
+  batch_size: number;
+  /** Evaluate only the first N examples of the split (quick profiles); null = all. */
+  max_examples: number | null;
+  /** Evaluate the final weights when training ends. */
+  at_end: boolean;
+}
+
+/** Keys that take their default from the preset or from lib/train, so a validated config may lack them. */
+type Optional<T, K extends keyof T> = Omit<T, K> & { [P in K]?: T[P] };
+
+/** The model section as validated, before the preset fills it in. */
+export type ModelSectionInput = { preset: string } & Partial<Omit<ModelSection, "preset">>;
+
+/** The train section as validated, before the preset fills it in. */
+export type TrainSectionInput = Partial<Omit<TrainSection, "steps" | "epochs">> & {
+  steps?: number | null;
+  epochs?: number | null;
+};
+
+/** A training-run config as written, before resolution. */
+export interface TrainConfigInput {
+  seed?: number;
+  data:
+    | Optional<NQueensDataConfig, "variant" | "seed">
+    | Optional<ArcDataConfig, "set" | "augmentations" | "data_dir" | "source" | "subset" | "seed">;
+  model: ModelSectionInput;
+  train?: TrainSectionInput;
+  eval?: Partial<EvalSection>;
+}
+
+/** A training-run config after validation: defaults filled, preset values still to come. */
+export interface ValidatedTrainConfig {
+  seed: number;
+  data: DataConfig;
+  model: ModelSectionInput;
+  train:
+    & TrainSectionInput
+    & Pick<
+      TrainSection,
+      "grad_clip" | "log_interval" | "eval_interval" | "checkpoint_interval" | "keep_checkpoints"
+    >;
+  eval: EvalSection;
+}
+
 /**
  * The schema of a training-run YAML before resolution. Experiments can embed it in their own schemas.
  *
@@ -128,7 +201,7 @@ const evalSection = z.strictObject({
  * trainConfigSchema.parse({ data: { kind: "nqueens" }, model: { preset: "nqueens-dis-paper" } }).seed; // 0
  * ```
  */
-export const trainConfigSchema = z.strictObject({
+export const trainConfigSchema: z.ZodType<ValidatedTrainConfig, TrainConfigInput> = z.strictObject({
   /** Master seed: model init, halting exploration, DIS target paths and the sampler derive from it. */
   seed: nonNegInt().default(0),
   data: z.discriminatedUnion("kind", [nqueensData, arcData]),
@@ -136,14 +209,6 @@ export const trainConfigSchema = z.strictObject({
   train: trainSection.prefault({}),
   eval: evalSection.prefault({}),
 });
-
-/** A training-run config as written, before resolution. */
-export type TrainConfigInput = z.input<typeof trainConfigSchema>;
-/** N-Queens data settings. */
-export type NQueensDataConfig = z.output<typeof nqueensData>;
-/** ARC data settings. */
-export type ArcDataConfig = z.output<typeof arcData>;
-export type DataConfig = NQueensDataConfig | ArcDataConfig;
 
 /** The model section after resolution: every backbone and method field explicit. */
 export interface ModelSection {
@@ -189,9 +254,6 @@ export interface TrainSection {
   /** DIS only (absent for TRM). */
   dis_fetch?: "every-step" | "when-needed";
 }
-
-/** Evaluation settings. */
-export type EvalSection = z.output<typeof evalSection>;
 
 /** A resolved training-run config. */
 export interface TrainConfig {
