@@ -8,7 +8,7 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { initBackend } from "../lib/backend/mod.ts";
-import type { Progress, ProgressFn } from "../lib/report/mod.ts";
+import { compareNatural, type Progress, type ProgressFn } from "../lib/report/mod.ts";
 import { evaluateRun } from "../lib/train/mod.ts";
 import { backendOption, print, printErr } from "./_common.ts";
 import { createProgress, type ProgressReporter } from "./_progress.ts";
@@ -79,7 +79,7 @@ export function makeCommand(): Command {
       }
       const r = out.result;
       print(`Evaluated ${runDir} at step ${out.step} on ${opts.data}: ${r.examples} examples`);
-      for (const k of Object.keys(r.summary).sort()) print(`  ${k}: ${fmt(r.summary[k])}`);
+      for (const k of Object.keys(r.summary).sort(compareNatural)) print(`  ${k}: ${fmt(r.summary[k])}`);
       print(`  written to ${out.dir}`);
     });
 }

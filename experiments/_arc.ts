@@ -68,7 +68,7 @@ export const TABLE1_MODELS: readonly Table1ModelRow[] = [
     id: "dis",
     label: "DIS",
     preset: "arc-dis-medium",
-    // Assumption (facts section 8): TRM's recursion budget per step, as the `trm` row (TRM's ARC command).
+    // Assumption (docs/upstream.md §8): TRM's recursion budget per step, as the `trm` row (TRM's ARC command).
     base: { model: { h_cycles: 3, l_cycles: 4 } },
     paperParams: "7M",
     paper: { arc1: 41.3, arc2: 6.0 },

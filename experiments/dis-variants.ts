@@ -1,5 +1,5 @@
 /**
- * DIS as the paper describes it against DIS as the released code runs it (facts sections 3.2 and 8), on
+ * DIS as the paper describes it against DIS as the released code runs it (docs/upstream.md §6.2 and §8), on
  * N-Queens and on a small ARC-AGI-1 subset. Four factors differ: the target kernel (code: reveal the
  * label on a growing random subset of the differing cells; paper: masking / replacement), the step
  * weights (code: uniform; paper: linearly increasing), the optimiser (code: lucidrains' Adam-atan2 for
@@ -10,7 +10,7 @@
  *
  * The file name has a hyphen because it is the experiment's name (`reproduce dis-variants`).
  *
- * Run: `deno run -A experiments/dis-variants.ts --profile smoke --data-dir ../shared/data` or
+ * Run: `deno run -A experiments/dis-variants.ts --profile smoke --data-dir DATA` or
  * `deno task reproduce dis-variants`.
  *
  * @module

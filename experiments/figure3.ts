@@ -4,7 +4,7 @@
  * chart per size and sets the last point beside the paper's Table 1 value (the figure itself gives no
  * numbers).
  *
- * Run: `deno run -A experiments/figure3.ts --profile smoke --data-dir ../shared/data` or
+ * Run: `deno run -A experiments/figure3.ts --profile smoke --data-dir DATA` or
  * `deno task reproduce figure3`.
  *
  * @module

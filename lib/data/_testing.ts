@@ -1,12 +1,13 @@
 /**
- * Test helpers: where the real ARC data is (`TRM_DIS_DATA_DIR`, else `../shared/data` next to the
- * repository) and where the hand-made fixtures are.
+ * Test helpers: where the real ARC data is (`TRM_DIS_DATA_DIR`, else the `data fetch` cache) and where
+ * the hand-made fixtures are.
  *
  * @module
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
+import { defaultCacheDir } from "./fetch.ts";
 
 /** The repository root. */
 export const REPO_ROOT: string = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..");
@@ -16,7 +17,7 @@ export const FIXTURES: string = join(REPO_ROOT, "fixtures", "data");
 
 /** The real data directory, or null (with the reason printed once) when it is absent. */
 export function realDataDir(): string | null {
-  const dir = Deno.env.get("TRM_DIS_DATA_DIR") ?? join(REPO_ROOT, "..", "shared", "data");
+  const dir = Deno.env.get("TRM_DIS_DATA_DIR") ?? defaultCacheDir();
   if (existsSync(join(dir, "arc-agi-1", "evaluation"))) return dir;
   if (!warned) {
     console.log(`skipping tests that need the real ARC data: "${dir}" has no arc-agi-1/ (set TRM_DIS_DATA_DIR)`);

@@ -97,7 +97,7 @@ export interface ArcIndexOptions {
  *
  * @example
  * ```ts ignore
- * const index = await buildArcIndex({ set: "arc-agi-1", dataDir: "../shared/data", seed: 0 });
+ * const index = await buildArcIndex({ set: "arc-agi-1", dataDir: Deno.env.get("TRM_DIS_DATA_DIR")!, seed: 0 });
  * const { train, test } = arcSplits(index);
  * ```
  */

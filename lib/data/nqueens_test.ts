@@ -136,7 +136,7 @@ Deno.test("countCompletions equals a brute-force count, and the ceiling is the m
   assert.equal(countCompletions(new Uint8Array(64).fill(1)), 92);
 });
 
-Deno.test("completion counts over all solutions and subsets match the facts table (section 4.1)", () => {
+Deno.test("completion counts over all solutions and subsets match docs/upstream.md §7's table", () => {
   const sols = allSolutions();
   const unique: number[] = [];
   const mean: number[] = [];
@@ -157,7 +157,7 @@ Deno.test("completion counts over all solutions and subsets match the facts tabl
     unique.push(u / n);
     mean.push(sum / n);
   }
-  // facts: unique 0%, 0%, 12%, 59.5%, 87.7%, 96.9%, 99.4%, 100%; mean 92, 13.3, 3.27, 1.50
+  // docs/upstream.md §7: unique 0%, 0%, 12%, 59.5%, 87.7%, 96.9%, 99.4%, 100%; mean 92, 13.3, 3.27, 1.50
   assert.deepEqual(unique.map((x) => Math.round(x * 1000) / 10), [0, 0, 12, 59.5, 87.7, 96.9, 99.4, 100]);
   assert.deepEqual(mean.slice(0, 4).map((x, i) => Number(x.toFixed(i < 2 ? 1 : 2))), [92, 13.3, 3.27, 1.5]);
 });

@@ -1,8 +1,8 @@
 /**
  * Named presets: the backbone sizes (compact, medium) and the method + training settings of the paper
- * and of the released code, for N-Queens and ARC. Each preset says where every value comes from; the
- * facts file (trm-dis-facts.md) sections 1.4, 3.1 and 4.1 are the sources for "code", the paper's
- * sections 5.1-5.4 for "paper".
+ * and of the released code, for N-Queens and ARC. Each preset says where every value comes from:
+ * docs/upstream.md §3, §6.1 and §7 (repository, commit and file of each) are the sources for "code",
+ * the paper's sections 5.1-5.4 for "paper".
  *
  * @module
  */

@@ -71,6 +71,30 @@ function escapeCell(text: string): string {
 }
 
 /**
+ * Orders names with their numbers compared as numbers: `pass@2` before `pass@10`, `step 9` before `step 10`.
+ * Other text compares by UTF-16 code units, so the order does not depend on the locale.
+ *
+ * @example
+ * ```ts
+ * import { compareNatural } from "./markdown.ts";
+ * ["pass@10", "pass@2", "pass@1", "exact"].sort(compareNatural); // ["exact", "pass@1", "pass@2", "pass@10"]
+ * ```
+ */
+export function compareNatural(a: string, b: string): number {
+  const parts = (s: string) => s.match(/\d+|\D+/g) ?? [];
+  const pa = parts(a);
+  const pb = parts(b);
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const [x, y] = [pa[i], pb[i]];
+    if (x === y) continue;
+    const numeric = /^\d/.test(x) && /^\d/.test(y);
+    if (numeric && Number(x) !== Number(y)) return Number(x) - Number(y);
+    return x < y ? -1 : 1;
+  }
+  return pa.length - pb.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/**
  * A markdown table. Columns appear in the order given and rows in the order given (sort them before,
  * by a stable key).
  *

@@ -18,6 +18,7 @@ export { canonicalJson, sha256Hex } from "./hash.ts";
 export { roundStable, SIGNIFICANT_DIGITS, stableJson, type StableJsonOptions } from "./stable_json.ts";
 export {
   type Column,
+  compareNatural,
   formatNumber,
   markdownImage,
   markdownTable,

@@ -6,6 +6,7 @@ import { streamSeeds } from "../random/mod.ts";
 import {
   barChartSvg,
   canonicalJson,
+  compareNatural,
   formatNumber,
   lineChartSvg,
   markdownTable,
@@ -228,4 +229,20 @@ Deno.test("RunFolder: run.json's wall time counts from the given start, not from
   const prov = await run.writeProvenance();
   assert.equal(prov.started, started.toISOString());
   assert.ok(prov.wallSeconds >= 3600, `wallSeconds ${prov.wallSeconds}`);
+});
+
+Deno.test("compareNatural sorts pass@k by k and keeps other names in code-unit order", () => {
+  const keys = ["pass@10", "pass@2", "pass@1000", "pass@1", "exact", "pass@2_per_output", "pass@100", "pass@5"];
+  assert.deepEqual([...keys].sort(compareNatural), [
+    "exact",
+    "pass@1",
+    "pass@2",
+    "pass@2_per_output",
+    "pass@5",
+    "pass@10",
+    "pass@100",
+    "pass@1000",
+  ]);
+  assert.equal(compareNatural("a", "a"), 0);
+  assert.ok(compareNatural("step 9", "step 10") < 0);
 });

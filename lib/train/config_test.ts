@@ -103,7 +103,7 @@ Deno.test("totalSteps: train.steps, or TRM's floor(epochs * groups * mean puzzle
     totalSteps({ steps: null, epochs: 2, batch_size: 64 }, { groups: 800, examples: 7200, puzzles: 7200 }),
     25,
   );
-  // ARC-1 (facts 1.4): 960 groups, 4.154 examples per puzzle, batch 768, 100k epochs -> about 519k steps.
+  // ARC-1 (docs/upstream.md §3): 960 groups, 4.154 examples per puzzle, batch 768, 100k epochs -> about 519k steps.
   const arc = totalSteps({ steps: null, epochs: 100000, batch_size: 768 }, {
     groups: 960,
     examples: 4154,

@@ -49,6 +49,7 @@ import { stream } from "../random/mod.ts";
 import {
   canonicalJson,
   type Column,
+  compareNatural,
   formatNumber,
   lineChartSvg,
   type LineSeries,
@@ -555,7 +556,7 @@ export async function runReport(s: RunSummary): Promise<{ markdown: string; plot
     ],
     table: {
       columns: [{ key: "metric" }, { key: "value", format: cell }],
-      rows: Object.keys(train).sort().map((k) => ({ metric: k, value: train[k] })),
+      rows: Object.keys(train).sort(compareNatural).map((k) => ({ metric: k, value: train[k] })),
     },
     plots: trainPlots,
   });
@@ -694,7 +695,7 @@ export async function evaluateRun(runDir: string, opts: EvaluateRunOptions = {})
       heading: "Summary",
       table: {
         columns: [{ key: "metric" }, { key: "value", format: cell }],
-        rows: Object.keys(result.summary).sort().map((k) => ({ metric: k, value: result.summary[k] })),
+        rows: Object.keys(result.summary).sort(compareNatural).map((k) => ({ metric: k, value: result.summary[k] })),
       },
     }];
     if (result.kind === "nqueens") {

@@ -4,14 +4,12 @@
  *
  *   deno run -A tools/bench/arc_index.ts [--set arc-agi-1] [--augmentations 1000] [--seed 0] [--data-dir DIR]
  *
- * The data directory defaults to $TRM_DIS_DATA_DIR, else ../shared/data next to the repository.
+ * The data directory defaults to $TRM_DIS_DATA_DIR, else the `data fetch` cache.
  *
  * @module
  */
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { readFileSync } from "node:fs";
-import { arcSplits, buildArcIndex, numExamples, TrainSampler } from "../../lib/data/mod.ts";
+import { arcSplits, buildArcIndex, defaultCacheDir, numExamples, TrainSampler } from "../../lib/data/mod.ts";
 
 function arg(name: string, fallback: string): string {
   const i = Deno.args.indexOf(`--${name}`);
@@ -28,8 +26,7 @@ function peakRssBytes(): number | null {
   }
 }
 
-const repo = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..");
-const dataDir = arg("data-dir", Deno.env.get("TRM_DIS_DATA_DIR") ?? join(repo, "..", "shared", "data"));
+const dataDir = arg("data-dir", Deno.env.get("TRM_DIS_DATA_DIR") ?? defaultCacheDir());
 const set = arg("set", "arc-agi-1");
 const augmentations = Number(arg("augmentations", "1000"));
 const seed = Number(arg("seed", "0"));
