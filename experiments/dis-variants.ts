@@ -186,6 +186,7 @@ async function summarize(ctx: SummaryContext<VariantsConfig>): Promise<Experimen
       xLabel: "variant",
       yLabel: names[0],
       yDomain: [0, 1],
+      y: { percent: true },
       categories: VARIANTS.map((v) => v.id),
       series: [{ name: names[0], values: values.map((x) => x.m?.main ?? null) }],
     });

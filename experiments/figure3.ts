@@ -84,6 +84,13 @@ async function summarize(ctx: SummaryContext<Figure3Config>): Promise<Experiment
         xLabel: "optimiser step",
         yLabel: "pass@2",
         yDomain: [0, 1],
+        x: { integer: true },
+        y: { percent: true },
+        // The paper's final values (Table 1) for the rows of this size, dashed.
+        references: METHODS.flatMap((m) => {
+          const v = paperArcValue(`${m}-${size.id}`, "arc1");
+          return v === null ? [] : [{ label: `paper ${m.toUpperCase()} ${v.toFixed(1)}%`, y: v / 100 }];
+        }),
         series,
       });
     }

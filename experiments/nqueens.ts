@@ -206,13 +206,49 @@ async function summarize(ctx: SummaryContext<NQueensExperimentConfig>): Promise<
   const curveRows = finished.flatMap((m) =>
     curve(m).map((p) => ({ method: NAMES[m], step: p.step, exact: p.exact ?? null, valid: p.valid ?? null }))
   );
+  // Training network applications at a step: every optimiser step runs one supervision step, T × (n + 1) network
+  // calls, on each of the batch's boards (the trainers' forward_passes.training.net_calls counts the same).
+  const netCallsPerStep = (m: Method) => {
+    const fp = res(m).forward_passes as { per_step?: number } | undefined;
+    const batch = num(res(m).batch_size);
+    return fp?.per_step !== undefined && batch !== null ? fp.per_step * batch : null;
+  };
+  const byApplications: LineSeries[] = [];
+  for (const key of ["exact", "valid"] as const) {
+    for (const m of finished) {
+      const per = netCallsPerStep(m);
+      if (per === null) continue;
+      const pts = curve(m).filter((p) => typeof p[key] === "number").map((p) => [p.step * per, p[key]!] as const);
+      if (pts.length > 0) byApplications.push({ name: `${NAMES[m]} ${key}`, points: pts });
+    }
+  }
+  const ceiling = finished.length > 0 ? ev[finished[0]]?.overall.ceiling ?? null : null;
+  const references = [
+    { label: `paper ${pct(PAPER_EXACT)} (exact)`, y: PAPER_EXACT },
+    ...(ceiling === null ? [] : [{ label: `exact-match ceiling ${pct(ceiling)}`, y: ceiling }]),
+  ];
   if (series.length > 0) {
     plots["accuracy_curves.svg"] = await lineChartSvg({
-      title: "N-Queens test accuracy over training (Figure 2)",
+      title: "N-Queens test accuracy over optimiser steps (Figure 2)",
       xLabel: "optimiser step",
-      yLabel: "accuracy",
+      yLabel: "test accuracy",
       yDomain: [0, 1],
+      x: { integer: true },
+      y: { percent: true },
+      references,
       series,
+    });
+  }
+  if (byApplications.length > 0) {
+    plots["accuracy_vs_applications.svg"] = await lineChartSvg({
+      title: "N-Queens test accuracy over training network applications",
+      xLabel: "training network applications (optimiser steps × batch × T(n + 1))",
+      yLabel: "test accuracy",
+      yDomain: [0, 1],
+      x: { integer: true },
+      y: { percent: true },
+      references,
+      series: byApplications,
     });
   }
   sections.push({
@@ -230,7 +266,12 @@ async function summarize(ctx: SummaryContext<NQueensExperimentConfig>): Promise<
       ],
       rows: curveRows,
     },
-    plots: series.length > 0 ? [{ title: "Accuracy curves", file: "accuracy_curves.svg" }] : [],
+    plots: [
+      ...(series.length > 0 ? [{ title: "Accuracy over optimiser steps", file: "accuracy_curves.svg" }] : []),
+      ...(byApplications.length > 0
+        ? [{ title: "Accuracy over training network applications", file: "accuracy_vs_applications.svg" }]
+        : []),
+    ],
   });
 
   const qs = [...new Set(finished.flatMap((m) => ev[m]?.byQ.map((g) => g.q) ?? []))].sort((a, b) => a - b);
@@ -241,6 +282,7 @@ async function summarize(ctx: SummaryContext<NQueensExperimentConfig>): Promise<
       xLabel: "given queens (Q)",
       yLabel: "exact accuracy",
       yDomain: [0, 1],
+      y: { percent: true },
       categories: qs,
       series: [
         ...finished.map((m) => ({ name: `${NAMES[m]} exact`, values: qs.map((q) => at(m, q, "exact")) })),

@@ -131,6 +131,7 @@ async function summarize(ctx: SummaryContext<Table1Config>): Promise<ExperimentR
     xLabel: "row",
     yLabel: "pass@2",
     yDomain: [0, 1],
+    y: { percent: true },
     categories: TABLE1_SETS.flatMap((s) => TABLE1_MODELS.map((m) => `${m.label} ${s.short}`)),
     series: [
       {

@@ -195,19 +195,32 @@ export function analysisSections(
   const prefix = opts.plotPrefix ?? "analysis_";
   const boot = runs[0].result.bootstrap;
   const level = `${formatNumber(boot.level * 100, 0)}%`;
+  // Accuracies (fixed [0, 1] domain) are drawn in %, as the tables show them; steps are integers.
   const plot = (key: string, title: string, yLabel: string, s: LineSeries[], yDomain?: [number, number]) => ({
     file: `${prefix}${key}.svg`,
     title,
-    chart: { title, xLabel: "supervision step", yLabel, series: s, ...(yDomain ? { yDomain } : {}) },
+    chart: {
+      title,
+      xLabel: "supervision step",
+      yLabel,
+      series: s,
+      x: { integer: true },
+      ...(yDomain ? { yDomain, y: { percent: true } } : {}),
+    },
   });
   const marginSeries = [0, 1].flatMap((w) =>
     runs.map(({ name, result: r }) => ({
       name: `${name} ${wLabel(w)}`,
       points: r.steps.map((s) => [s.step, s.margin[wIndex(r, w)]] as const),
+      intervals: r.steps.map((s) => s.intervals?.margin[wIndex(r, w)] ?? null),
     }))
   );
+  const marginPlot = plot("margin", "Advantage margin per step (eq. 18)", "mean margin (nats)", marginSeries);
   const plots: AnalysisPlot[] = [
-    plot("margin", "Advantage margin per step (eq. 18)", "mean margin (nats)", marginSeries),
+    {
+      ...marginPlot,
+      chart: { ...marginPlot.chart, references: [{ label: "margin 0: the step neither helps nor hurts", y: 0 }] },
+    },
     plot("accuracy", "Exact accuracy of pi_plus per step", "exact accuracy", series(runs, (s) => s.exactAfter!), [
       0,
       1,
@@ -230,7 +243,8 @@ export function analysisSections(
       "dL/dw = −margin, so a positive margin means trusting the step more lowers the loss. y* is the final label.",
       `Intervals: percentile bootstrap over examples, ${boot.resamples} resamples, ${level} central interval ` +
       `(stream "${boot.stream}" of seed ${boot.seed}). A step is dead compute when none of the CE drop, the ` +
-      "token-accuracy gain and the exact-accuracy gain has its interval above 0.",
+      "token-accuracy gain and the exact-accuracy gain has its interval above 0. The margin plot draws the margin's " +
+      "intervals as bands around its lines.",
     ],
     table: stepTable(runs),
     plots: plots.map(({ file, title }) => ({ file, title })),
@@ -305,10 +319,11 @@ export function analysisSections(
       title,
       chart: {
         title,
-        xLabel: "w",
+        xLabel: "w (1 = ordinary inference)",
         yLabel: what.toLowerCase(),
         series: guideSeries,
         yDomain: [0, 1] as [number, number],
+        y: { percent: true },
       },
     };
   };

@@ -28,7 +28,16 @@ export {
   type ReportDoc,
   type ReportSection,
 } from "./markdown.ts";
-export { type BarChart, barChartSvg, type LineChart, lineChartSvg, type LineSeries, renderSvg } from "./plots.ts";
+export {
+  type AxisFormat,
+  type BarChart,
+  barChartSvg,
+  type LineChart,
+  lineChartSvg,
+  type LineSeries,
+  type ReferenceLine,
+  renderSvg,
+} from "./plots.ts";
 export { collectProvenance, type GitInfo, gitInfo, type Provenance, type ProvenanceInput } from "./provenance.ts";
 export { type MetricRecord, MetricsLog } from "./metrics.ts";
 export { RESULTS_FORMAT, type ResultsDoc, resultsJson, RunFolder, type RunOptions } from "./run.ts";

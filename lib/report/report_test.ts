@@ -246,3 +246,76 @@ Deno.test("compareNatural sorts pass@k by k and keeps other names in code-unit o
   assert.equal(compareNatural("a", "a"), 0);
   assert.ok(compareNatural("step 9", "step 10") < 0);
 });
+
+/** The text of an SVG's `<text>` elements, in document order. */
+function svgTexts(svg: string): string[] {
+  return [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+}
+
+Deno.test("plots: integer and percent axes, reference lines, interval bands and error bars are drawn", async () => {
+  const line = await lineChartSvg({
+    title: "acc",
+    xLabel: "step",
+    yLabel: "exact",
+    yDomain: [0, 1],
+    x: { integer: true },
+    y: { percent: true },
+    references: [{ label: "paper 69%", y: 0.69 }, { label: "ceiling", y: 0.8 }],
+    series: [{ name: "DIS", points: [[1, 0.1], [2, 0.3], [3, 0.5]], intervals: [[0, 0.2], null, [0.4, 0.6]] }],
+  });
+  const texts = svgTexts(line);
+  // Three steps would otherwise get ticks at 1.5 and 2.5; the accuracies are written as %.
+  assert.ok(!texts.some((t) => /^\d+\.\d+$/.test(t)), `fractional tick labels: ${texts.join("|")}`);
+  for (const t of ["1", "2", "3", "0%", "40%", "100%", "paper 69%", "ceiling"]) assert.ok(texts.includes(t), t);
+  assert.equal((line.match(/aria-roledescription="area mark"/g) ?? []).length, 1, "one interval band");
+  assert.equal((line.match(/aria-roledescription="rule mark"/g) ?? []).length, 2, "two reference lines");
+
+  const bars = await barChartSvg({
+    title: "pass@2",
+    xLabel: "row",
+    yLabel: "pass@2",
+    yDomain: [0, 1],
+    y: { percent: true },
+    categories: ["TRM-compact arc1", "DIS-compact arc1", "TRM-medium arc1", "DIS-medium arc1", "TRM arc1", "DIS arc1"],
+    series: [{
+      name: "ours",
+      values: [0.1, 0.2, 0.3, null, 0.4, 0.5],
+      intervals: [[0, 0.2], null, null, null, null, null],
+    }],
+    references: [{ label: "paper", y: 0.4 }],
+  });
+  assert.ok(/rotate\(320\)/.test(bars), "long category labels are slanted, not overlapping");
+  assert.ok(svgTexts(bars).includes("20%"));
+  assert.equal(
+    (bars.match(/aria-roledescription="rule mark"/g) ?? []).length,
+    2,
+    "one error bar and one reference line",
+  );
+  const short = await barChartSvg({
+    title: "q",
+    xLabel: "Q",
+    yLabel: "exact",
+    categories: [1, 2, 3],
+    series: [{ name: "a", values: [0.1, 0.2, 0.3] }],
+  });
+  assert.ok(!/rotate\(320\)/.test(short), "short labels stay level");
+
+  await assert.rejects(
+    lineChartSvg({
+      title: "t",
+      xLabel: "x",
+      yLabel: "y",
+      series: [{ name: "a", points: [[0, 1], [1, 2]], intervals: [[0, 1]] }],
+    }),
+    /series "a" has 1 intervals for 2 points/,
+  );
+  await assert.rejects(
+    lineChartSvg({
+      title: "t",
+      xLabel: "x",
+      yLabel: "y",
+      series: [{ name: "a", points: [[0, 1]], intervals: [[2, 1]] }],
+    }),
+    /interval \[2, 1\] has low above high/,
+  );
+});

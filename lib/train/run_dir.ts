@@ -525,8 +525,9 @@ export async function runReport(s: RunSummary): Promise<{ markdown: string; plot
   if (loss.length > 0) {
     plots["train_loss.svg"] = await lineChartSvg({
       title: "Training loss",
-      xLabel: "step",
+      xLabel: "optimiser step",
       yLabel: "loss",
+      x: { integer: true },
       series: [{ name: "loss", points: loss }],
     });
     trainPlots.push({ title: "Training loss", file: "train_loss.svg" });
@@ -541,9 +542,11 @@ export async function runReport(s: RunSummary): Promise<{ markdown: string; plot
   if (nonEmpty.length > 0) {
     plots["accuracy.svg"] = await lineChartSvg({
       title: "Accuracy",
-      xLabel: "step",
+      xLabel: "optimiser step",
       yLabel: "accuracy",
       yDomain: [0, 1],
+      x: { integer: true },
+      y: { percent: true },
       series: nonEmpty,
     });
     trainPlots.push({ title: "Accuracy", file: "accuracy.svg" });
