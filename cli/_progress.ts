@@ -39,12 +39,15 @@ function fieldText(fields: Progress["fields"]): string {
 }
 
 /**
- * A duration as `1h02m`, `4m35s` or `12s`.
+ * A duration as `3d04h`, `1h02m`, `4m35s` or `12s`: the largest unit and the next, rounded once (so never
+ * `1h60m`), days from 48 hours on.
  *
  * @example
  * ```ts
  * import { formatDuration } from "./_progress.ts";
  * formatDuration(275); // "4m35s"
+ * formatDuration(3599.6); // "1h00m"
+ * formatDuration(400 * 3600); // "16d16h"
  * ```
  */
 export function formatDuration(seconds: number): string {
@@ -52,7 +55,16 @@ export function formatDuration(seconds: number): string {
   const s = Math.round(seconds);
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+  const m = Math.round(s / 60);
+  if (m < 48 * 60) return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+  const h = Math.round(s / 3600);
+  return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, "0")}h`;
+}
+
+/** The time left at `rate` units per second, with {@linkcode formatDuration}; "0s" when done. */
+function etaText(p: Progress, rate: number): string {
+  if (p.total > 0 && p.done >= p.total) return "0s";
+  return formatDuration((p.total - p.done) / rate);
 }
 
 function rateText(rate: number): string {
@@ -74,7 +86,7 @@ export function progressLine(p: Progress, label: string, rate: number): string {
   const parts = [p.label ?? label];
   if (p.total > 0) {
     parts.push(`${p.done}/${p.total} (${Math.floor((100 * p.done) / p.total)}%)`, `${rateText(rate)} it/s`);
-    parts.push(`ETA ${p.done >= p.total ? "0s" : formatDuration((p.total - p.done) / rate)}`);
+    parts.push(`ETA ${etaText(p, rate)}`);
   } else {
     parts.push(String(p.done), `${rateText(rate)} it/s`);
   }
@@ -109,14 +121,20 @@ export function createProgress(options: ProgressOptions = {}): ProgressReporter 
   if (interactive) {
     const bar = new cliProgress.SingleBar({
       stream: process.stderr,
-      format: "{label} [{bar}] {percentage}% | {value}/{total} | {rate} it/s | ETA {eta_formatted} | {fields}",
+      // Not cli-progress's {eta_formatted}, which prints "1h60m" and "NFs": the project's formatter, as in plain mode.
+      format: "{label} [{bar}] {percentage}% | {value}/{total} | {rate} it/s | ETA {eta} | {fields}",
       hideCursor: true,
       etaBuffer: 50,
     }, cliProgress.Presets.shades_classic);
     let started = false;
     return {
       update(p) {
-        const payload = () => ({ label: p.label ?? label, rate: rateText(rateOf(p)), fields: fieldText(p.fields) });
+        const payload = () => ({
+          label: p.label ?? label,
+          rate: rateText(rateOf(p)),
+          eta: p.total > 0 ? etaText(p, rateOf(p)) : "?",
+          fields: fieldText(p.fields),
+        });
         if (!started) {
           started = true;
           start = now();
