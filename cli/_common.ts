@@ -89,7 +89,8 @@ export function outOption(defaultDir?: string, description = "output folder"): O
 
 /**
  * `--set <key=value>`, repeatable: config overrides, collected in order into a string array for
- * lib/config's `loadConfig(path, schema, { overrides })`, which type-checks them.
+ * lib/config's `loadConfig(path, schema, { overrides })`, which type-checks them. `example` is a key that
+ * the command accepts, shown in its help.
  *
  * @example
  * ```ts
@@ -100,8 +101,8 @@ export function outOption(defaultDir?: string, description = "output folder"): O
  * cmd.opts().set; // ["a=1", "b.c=x"]
  * ```
  */
-export function setOption(): Option {
-  return new Option("--set <key=value>", "override a config value (repeatable), e.g. --set model.hidden_size=512")
+export function setOption(example = "train.steps=100"): Option {
+  return new Option("--set <key=value>", `override a config value (repeatable), e.g. --set ${example}`)
     .default([])
     .argParser((v: string, previous: string[]) => {
       if (!/^[\w-]+(\.[\w-]+)*=/.test(v)) {

@@ -17,6 +17,7 @@ import {
   DEFAULT_PROFILE,
   type ExperimentEvent,
   type ExperimentSpec,
+  loadProfile,
   type ProfileName,
   PROFILES,
   runExperiment,
@@ -136,6 +137,25 @@ function eventPrinter(name: string, backend: BackendInfo): (e: ExperimentEvent) 
   };
 }
 
+/** Examples in `reproduce --help`; tests/help_examples_test.ts checks that each one is accepted. */
+export const REPRODUCE_EXAMPLES: string = `
+Examples:
+  deno task reproduce --list
+  deno task reproduce nqueens --profile smoke
+  deno task reproduce nqueens --profile smoke --print-config
+  deno task reproduce nqueens --profile smoke --set common.train.steps=4 --out runs/nqueens/smoke-4
+  deno task reproduce nqueens --profile smoke --set rows.dis.model.n_sup=2 --rows dis --out runs/nqueens/dis-2
+  deno task reproduce nqueens --profile paper --estimate-only
+
+Config keys for --set (an experiment's config; --print-config shows it resolved):
+  seed                      the master seed (the same as --seed)
+  default_rows              the rows run when --rows is not given
+  common.<key>              a training-run key for every row: common.train.steps, common.model.hidden, ...
+  rows.<row id>.<key>       a training-run key for one row: rows.dis.model.n_sup, rows.trm.train.lr, ...
+  <experiment keys>         the experiment's own, e.g. nqueens: variant, analysis.max_examples
+Training-run keys (model.*, train.*, eval.*, data.*) are listed in docs/training.md; the experiments' own
+keys in docs/experiments.md.`;
+
 /** The `reproduce` command. */
 export function makeCommand(): Command {
   return new Command("reproduce")
@@ -147,7 +167,7 @@ export function makeCommand(): Command {
     .addOption(outOption(undefined, "experiment folder (default: runs/<name>/<profile>)"))
     .addOption(backendOption())
     .addOption(seedOption())
-    .addOption(setOption())
+    .addOption(setOption("common.train.steps=20"))
     .addOption(new Option("--resume", "continue the rows already in the folder (finished rows are kept)"))
     .addOption(new Option("--data-dir <dir>", `ARC data folder (default: $${DATA_DIR_ENV}, else the fetch cache)`))
     .addOption(
@@ -156,6 +176,10 @@ export function makeCommand(): Command {
     .addOption(new Option("--jobs <n>", "rows trained at a time, in subprocesses").argParser(positive).default(1))
     .addOption(new Option("--estimate-only", "print the compute estimate and stop"))
     .addOption(new Option("--list", "list the experiments and their profiles"))
+    .addOption(
+      new Option("--print-config", "print the experiment's resolved config and each row's training config, then stop"),
+    )
+    .addHelpText("after", REPRODUCE_EXAMPLES)
     .addOption(new Option("--train-only", "train the rows and write no report (used by --jobs)").hideHelp())
     .action(async (
       name: string | undefined,
@@ -171,6 +195,7 @@ export function makeCommand(): Command {
         jobs: number;
         estimateOnly?: boolean;
         list?: boolean;
+        printConfig?: boolean;
         trainOnly?: boolean;
       },
     ) => {
@@ -182,6 +207,18 @@ export function makeCommand(): Command {
         throw new InputError("Cannot reproduce: name an experiment (`reproduce --list` shows them)");
       }
       const spec = await loadExperiment(name);
+      if (opts.printConfig) {
+        const overrides = [...opts.set, ...(opts.seed === undefined ? [] : [`seed=${opts.seed}`])];
+        const loaded = await loadProfile(spec.configDir, spec.name, opts.profile, spec.schema, overrides);
+        const rows = spec.rows(loaded.config, loaded.file);
+        print(`# ${name}, profile ${opts.profile} (${loaded.file}), resolved; config sha256 ${loaded.hash}`);
+        print(loaded.resolvedYaml.trimEnd());
+        for (const r of rows) {
+          print(`\n# row ${r.id} (${r.label}): the training-run config it resolves to; sha256 ${r.loaded.hash}`);
+          print(r.loaded.resolvedYaml.trimEnd());
+        }
+        return;
+      }
       if (opts.dataDir !== undefined) {
         const dir = resolve(opts.dataDir);
         try {

@@ -46,6 +46,17 @@ function summaryLines(o: TrainOutcome, label: string): string[] {
   return lines;
 }
 
+/** Examples in `train --help`; tests/help_examples_test.ts checks that each one is accepted. */
+export const TRAIN_EXAMPLES: string = `
+Examples:
+  deno task cli train fixtures/train/dis_tiny.yaml --out runs/train/dis_tiny
+  deno task cli train fixtures/train/trm_tiny.yaml --set train.steps=20 --set model.hidden=32 --seed 1
+  deno task cli train fixtures/train/dis_tiny.yaml --out runs/train/dis_tiny --resume
+
+Config keys for --set: seed, data.*, model.* (preset, hidden, layers, n_sup, h_cycles, l_cycles, ...),
+train.* (batch_size, steps, lr, eval_interval, checkpoint_interval, ...) and eval.*; docs/training.md lists
+every key.`;
+
 /** The `train` command. */
 export function makeCommand(): Command {
   return new Command("train")
@@ -56,12 +67,19 @@ export function makeCommand(): Command {
     .addOption(new Option("--resume", "continue the run in the folder from its latest checkpoint"))
     .addOption(backendOption())
     .addOption(seedOption())
+    .addOption(new Option("--print-config", "print the resolved config (every value explicit) and stop"))
+    .addHelpText("after", TRAIN_EXAMPLES)
     .action(async (
       configPath: string,
-      opts: { set: string[]; out?: string; resume?: boolean; backend: string; seed?: number },
+      opts: { set: string[]; out?: string; resume?: boolean; backend: string; seed?: number; printConfig?: boolean },
     ) => {
       const overrides = [...opts.set, ...(opts.seed === undefined ? [] : [`seed=${opts.seed}`])];
       const loaded = await loadTrainConfig(configPath, { overrides });
+      if (opts.printConfig) {
+        print(`# ${configPath}, resolved; config sha256 ${loaded.hash}`);
+        print(loaded.resolvedYaml.trimEnd());
+        return;
+      }
       const out = opts.out ?? join("runs", "train", basename(configPath).replace(/\.ya?ml$/i, ""));
       const backend = await initBackend(opts.backend as Parameters<typeof initBackend>[0]);
       const cfg = loaded.config;
