@@ -3,8 +3,9 @@
  * [--max-examples N] [--batch-size N] [--resamples N] [--seed N] [--backend NAME] [--out DIR]`:
  * the policy-improvement diagnostics of paper section 3 (lib/analysis, docs/analysis.md) for the latest
  * checkpoint of one or more run folders, side by side. Writes report.md, results.json, SVG plots and
- * run.json into `RUN_DIR/analysis/` (of the first run) unless `--out` says otherwise; the run's own
- * report.md and results.json are not touched.
+ * run.json into `RUN_DIR/analysis/` for one run, or into a folder of their own,
+ * `runs/analyze/<run>-vs-<run>...`, for a comparison of several, unless `--out` says otherwise; the runs'
+ * own report.md and results.json are not touched.
  *
  * @module
  */
@@ -69,6 +70,16 @@ function summary(name: string, r: AnalysisResult): string[] {
   return lines;
 }
 
+/**
+ * Where `analyze` writes without `--out`: one run's own `RUN/analysis/`; a comparison of several runs in
+ * a folder of its own, `runs/analyze/<run>-vs-<run>...`, never inside one of the runs it compares.
+ */
+export function defaultOut(dirs: readonly string[]): string {
+  if (dirs.length === 1) return join(dirs[0], ANALYSIS_DIR);
+  const names = dirs.map((d) => basename(resolve(d)));
+  return join("runs", "analyze", names.join("-vs-"));
+}
+
 /** The `analyze` command. */
 export function makeCommand(): Command {
   return new Command("analyze")
@@ -92,7 +103,12 @@ export function makeCommand(): Command {
     )
     .addOption(seedOption(0))
     .addOption(backendOption())
-    .addOption(outOption(undefined, `output folder (default: <first run>/${ANALYSIS_DIR})`))
+    .addOption(
+      outOption(
+        undefined,
+        `output folder (default: <run>/${ANALYSIS_DIR} for one run, runs/analyze/<run>-vs-<run> for several)`,
+      ),
+    )
     .action(async (
       dirs: string[],
       opts: {
@@ -110,7 +126,7 @@ export function makeCommand(): Command {
       const started = new Date();
       const backend = await initBackend(opts.backend as Parameters<typeof initBackend>[0]);
       const guidance = opts.guidance === false ? [] : Array.isArray(opts.guidance) ? opts.guidance : opts.w;
-      const out = opts.out ?? join(dirs[0], ANALYSIS_DIR);
+      const out = opts.out ?? defaultOut(dirs);
       printErr(`analyze: ${dirs.join(", ")} (${opts.data}), backend ${backend.name}`);
       const results: { result: AnalysisResult; method: string; configHash: string; step: number; dir: string }[] = [];
       for (const [i, dir] of dirs.entries()) {

@@ -7,7 +7,11 @@
  * @module
  */
 import { Command, InvalidArgumentError, Option } from "commander";
+import { join } from "node:path";
 import { initBackend } from "../lib/backend/mod.ts";
+import { InputError } from "../lib/errors.ts";
+import { ROWS_DIR } from "../lib/experiment/mod.ts";
+import { isDirectory } from "../lib/io/mod.ts";
 import { compareNatural, type Progress, type ProgressFn } from "../lib/report/mod.ts";
 import { evaluateRun } from "../lib/train/mod.ts";
 import { backendOption, print, printErr } from "./_common.ts";
@@ -48,6 +52,22 @@ function positive(v: string): number {
 const fmt = (x: number | null | undefined) =>
   x === null || x === undefined ? "—" : Number.isInteger(x) ? String(x) : x.toFixed(4);
 
+/**
+ * An experiment folder (`reproduce`'s, with its rows under `rows/`) is not a run: say which row folders
+ * to evaluate instead of failing on its config.
+ */
+async function refuseExperimentFolder(dir: string): Promise<void> {
+  const rowsDir = join(dir, ROWS_DIR);
+  if (!(await isDirectory(rowsDir)) || await isDirectory(join(dir, "checkpoints"))) return;
+  const rows: string[] = [];
+  for await (const e of Deno.readDir(rowsDir)) if (e.isDirectory) rows.push(join(rowsDir, e.name));
+  rows.sort();
+  throw new InputError(
+    `Cannot evaluate "${dir}": it is an experiment folder, not a run; evaluate one of its rows` +
+      (rows.length > 0 ? `, e.g. ${rows.map((r) => `\`eval ${r}\``).join(" or ")}` : " (it has none yet)"),
+  );
+}
+
 /** The `eval` command. */
 export function makeCommand(): Command {
   return new Command("eval")
@@ -63,6 +83,7 @@ export function makeCommand(): Command {
       runDir: string,
       opts: { data: "test" | "train"; backend: string; batchSize?: number; maxExamples?: number },
     ) => {
+      await refuseExperimentFolder(runDir);
       const backend = await initBackend(opts.backend as Parameters<typeof initBackend>[0]);
       printErr(`eval: ${runDir} (${opts.data}), backend ${backend.name}`);
       const progress = progressRouter();
