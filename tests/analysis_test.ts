@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cli } from "../cli/_testing.ts";
+import { exists } from "../lib/io/mod.ts";
 
-Deno.test("analyze compares a TRM and a DIS run and writes RUN_DIR/analysis deterministically", async () => {
+Deno.test("analyze compares a TRM and a DIS run, deterministically, without writing into either run", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "analysis_cli_test_" });
   try {
     const trm = join(tmp, "trm");
@@ -18,16 +19,18 @@ Deno.test("analyze compares a TRM and a DIS run and writes RUN_DIR/analysis dete
     }
     const ownReport = await Deno.readFile(join(trm, "report.md"));
     const args = ["--max-examples", "16", "--resamples", "200", "--guidance", "0,2", "--backend", "wasm"];
-    const r = await cli("analyze", trm, dis, ...args);
+    // Without --out a comparison goes to runs/analyze/trm-vs-dis (tests/eval_analyze_folders_test.ts); here a temp folder.
+    const out = join(tmp, "compared");
+    const r = await cli("analyze", trm, dis, ...args, "--out", out);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split("\n");
     assert.match(lines[0], /^TRM: 16 examples, dead steps: /);
-    assert.ok(lines.includes(`written to ${join(trm, "analysis")}`), r.stdout);
+    assert.ok(lines.includes(`written to ${out}`), r.stdout);
     for (const s of [1, 2, 3, 4]) assert.ok(lines.some((l) => l.startsWith(`  step ${s}: margin(w=1) `)));
     assert.ok(lines.some((l) => /^DIS: 16 examples/.test(l)));
     assert.ok(lines.some((l) => l.startsWith("  guided exact: w=0 ") && l.includes("w=1 ") && l.includes("w=2 ")));
 
-    const out = join(trm, "analysis");
+    assert.ok(!(await exists(join(trm, "analysis"))), "nothing written into the first run");
     const report = await Deno.readTextFile(join(out, "report.md"));
     for (const s of [1, 2, 3, 4]) assert.match(report, new RegExp(`^\\| TRM \\| ${s} \\| -?\\d+\\.\\d{3} \\|`, "m"));
     for (const s of [1, 2, 3, 4, 5, 6]) {
