@@ -99,9 +99,15 @@ function estimateLines(id: string, e: ComputeEstimate, backend: string): string[
 function eventPrinter(name: string, backend: BackendInfo): (e: ExperimentEvent) => void {
   let total = 0;
   let headed = false;
+  // Experiment-level progress: rows started out of those to train, and the time the finished ones took.
+  let toTrain = 0;
+  let started = 0;
+  let done = 0;
+  let spent = 0;
   return (e) => {
     switch (e.kind) {
       case "plan":
+        toTrain = e.selected.length;
         printErr(
           `reproduce ${name}: profile ${e.profile} (${e.file}), rows ${e.selected.join(", ")} of ` +
             `${e.rows.length}, backend ${backend.name} -> ${e.out}`,
@@ -114,20 +120,31 @@ function eventPrinter(name: string, backend: BackendInfo): (e: ExperimentEvent) 
         total += e.estimate.expectedSeconds ?? 0;
         break;
       case "row-skip":
+        toTrain -= 1;
         printErr(`row ${e.row.id}: ${e.reason}, kept as it is`);
+        break;
+      case "moved-aside":
+        printErr(`--force: moved the earlier run aside to ${e.to} (nothing deleted); starting over in ${e.from}`);
         break;
       case "row-start":
         if (total > 0) {
           printErr(`  all rows: expected ${formatDuration(total)} on ${backend.name}`);
           total = 0;
         }
+        started += 1;
         printErr(
-          `row ${e.row.id} (${e.row.label}, ${e.row.loaded.config.model.preset})${e.resume ? ": resuming" : ""}`,
+          `row ${e.row.id} (${e.row.label}, ${e.row.loaded.config.model.preset})${e.resume ? ": resuming" : ""}` +
+            ` [row ${started} of ${toTrain} to train]`,
         );
         break;
-      case "row-done":
-        printErr(`row ${e.row.id}: done in ${formatDuration(e.seconds)}`);
+      case "row-done": {
+        done += 1;
+        spent += e.seconds;
+        const left = toTrain - done;
+        const eta = left > 0 ? `; about ${formatDuration((spent / done) * left)} left for the other ${left}` : "";
+        printErr(`row ${e.row.id}: done in ${formatDuration(e.seconds)} (${done} of ${toTrain} rows trained${eta})`);
         break;
+      }
       case "row-output":
         printErr(`[${e.row}] ${e.line}`);
         break;
@@ -169,6 +186,7 @@ export function makeCommand(): Command {
     .addOption(seedOption())
     .addOption(setOption("common.train.steps=20"))
     .addOption(new Option("--resume", "continue the rows already in the folder (finished rows are kept)"))
+    .addOption(new Option("--force", "move an existing folder aside to <out>.old-N (never deleted) and start over"))
     .addOption(new Option("--data-dir <dir>", `ARC data folder (default: $${DATA_DIR_ENV}, else the fetch cache)`))
     .addOption(
       new Option("--rows <list>", "run only these rows (ids or id parts, comma-separated)").argParser(commaList),
@@ -190,6 +208,7 @@ export function makeCommand(): Command {
         seed?: number;
         set: string[];
         resume?: boolean;
+        force?: boolean;
         dataDir?: string;
         rows?: string[];
         jobs: number;
@@ -249,6 +268,7 @@ export function makeCommand(): Command {
           out,
           overrides,
           resume: opts.resume || opts.trainOnly,
+          force: opts.force && !opts.trainOnly,
           rows: opts.rows ?? null,
           jobs: opts.jobs,
           trainOnly: opts.trainOnly,
@@ -288,12 +308,21 @@ export function makeCommand(): Command {
         if (opts.trainOnly) print(`Trained rows ${outcome.trained.join(", ") || "(none)"} in ${out}/rows`);
         return;
       }
-      print(`${spec.info.title}, profile ${opts.profile}:`);
+      print(`${spec.info.title}, profile ${opts.profile}${outcome.complete ? ": complete" : ""}`);
+      if (outcome.complete) {
+        print(
+          `  every row had finished earlier, so nothing was trained; the report was rebuilt from them ` +
+            "(--force starts over, moving this folder aside)",
+        );
+      }
       print(
         `  rows trained now: ${outcome.trained.join(", ") || "none"}; kept: ${outcome.skipped.join(", ") || "none"}`,
       );
       if (outcome.missing.length > 0) print(`  rows not run yet: ${outcome.missing.join(", ")}`);
       print(`  report: ${join(out, "report.md")}`);
       print(`  results: ${join(out, "results.json")}; timing: ${join(out, "timing.md")}`);
+      // The closing headline: the report's "what this shows", our main figures beside the paper's.
+      const headline = outcome.summary.find((p) => p.startsWith("What this shows"));
+      if (headline) print(`\n${headline}`);
     });
 }

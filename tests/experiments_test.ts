@@ -10,9 +10,11 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { initBackend } from "../lib/backend/mod.ts";
 import { InputError } from "../lib/errors.ts";
+import { exists } from "../lib/io/mod.ts";
 import {
   type ExperimentSpec,
   loadProfile,
+  moveAside,
   PROFILES,
   runExperiment,
   selectRows,
@@ -28,6 +30,14 @@ const EXPERIMENTS = join(ROOT, "experiments");
 async function tempDir(): Promise<{ dir: string } & AsyncDisposable> {
   const dir = await Deno.makeTempDir({ prefix: "experiments_test_" });
   return { dir, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+}
+
+async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.isDirectory) await copyTree(join(from, e.name), join(to, e.name));
+    else if (e.isFile) await Deno.copyFile(join(from, e.name), join(to, e.name));
+  }
 }
 
 async function stableFiles(dir: string): Promise<string[]> {
@@ -92,6 +102,24 @@ Deno.test("resume: finished rows are kept and the completed experiment is byte-i
   const second = await runExperiment(nqueens, { profile: "smoke", out: t.dir, resume: true });
   assert.deepEqual([second.trained, second.skipped, second.missing], [["dis"], ["trm"], []]);
   await assertSameBytes(reference, t.dir);
+});
+
+Deno.test("a finished experiment run again is complete: nothing trains, the same bytes; --force moves it aside", async () => {
+  await using t = await tempDir();
+  const dir = join(t.dir, "exp");
+  await copyTree(reference, dir);
+  const again = await runExperiment(nqueens, { profile: "smoke", out: dir });
+  assert.equal(again.complete, true);
+  assert.deepEqual([again.trained, again.skipped], [[], ["trm", "dis"]]);
+  assert.ok(again.summary.some((p) => p.startsWith("What this shows")), again.summary.join("\n"));
+  await assertSameBytes(reference, dir);
+
+  const aside = await moveAside(dir);
+  assert.equal(aside, `${dir}.old-1`);
+  assert.ok(await exists(join(aside, "rows", "dis", "results.json")), "the old run is kept whole");
+  assert.ok(!(await exists(dir)));
+  await Deno.mkdir(dir);
+  assert.equal(await moveAside(dir), `${dir}.old-2`, "an earlier .old-1 is never overwritten");
 });
 
 Deno.test("--jobs 2 trains the rows in subprocesses and writes the same bytes as one process", async () => {

@@ -36,6 +36,7 @@ export type { ExperimentReport, ExperimentSpec, FinishedRow, SummaryContext } fr
 export {
   type ExperimentEvent,
   type ExperimentOutcome,
+  moveAside,
   readFinishedRow,
   ROWS_DIR,
   runExperiment,

@@ -16,7 +16,10 @@
  * Rows are independent: a finished row (its results.json matches its config) is never trained again;
  * with `resume`, an unfinished one continues from its latest checkpoint, so an interrupted experiment
  * picks up where it stopped and a resumed row ends bit-identical to an uninterrupted one on a
- * deterministic backend. Without `resume`, a folder that already holds rows is refused.
+ * deterministic backend. Without `resume`, a folder whose selected rows have all finished is complete: nothing
+ * trains and the report is rebuilt from the rows (the same bytes); a folder that holds unfinished rows is
+ * refused. `force` starts over in an empty folder after moving the old one aside to `OUT.old-N` (never
+ * deleting it).
  *
  * @module
  */
@@ -43,7 +46,8 @@ export type ExperimentEvent =
   | { kind: "row-start"; row: RowPlan; resume: boolean }
   | { kind: "row-done"; row: RowPlan; seconds: number }
   | { kind: "row-output"; row: string; line: string }
-  | { kind: "report"; dir: string; finished: string[]; missing: string[] };
+  | { kind: "report"; dir: string; finished: string[]; missing: string[] }
+  | { kind: "moved-aside"; from: string; to: string };
 
 /** Options of {@linkcode runExperiment}. */
 export interface RunExperimentOptions {
@@ -54,6 +58,8 @@ export interface RunExperimentOptions {
   overrides?: readonly string[];
   /** Continue the rows already in `out` (see the module doc). */
   resume?: boolean;
+  /** Move an existing `out` aside to `out.old-N` and start over (see the module doc). */
+  force?: boolean;
   /** Row selectors (`--rows`); null = the profile's `default_rows`, else all. */
   rows?: readonly string[] | null;
   /** Rows trained at a time in subprocesses; 1 (default) trains in this process. */
@@ -89,6 +95,10 @@ export interface ExperimentOutcome {
   missing: string[];
   /** The results.json text, or null (trainOnly, estimateOnly). */
   resultsJson: string | null;
+  /** The report's summary paragraphs ("what this shows" first); empty without a report. */
+  summary: string[];
+  /** Every selected row had finished before this invocation, so nothing was trained. */
+  complete: boolean;
   estimates: Map<string, ComputeEstimate>;
 }
 
@@ -124,6 +134,24 @@ export async function readFinishedRow(plan: RowPlan, dir: string): Promise<Finis
   return { plan, dir, results: doc.results, dataHash: doc.hashes.data_sha256 ?? "", metrics };
 }
 
+/**
+ * Moves `dir` aside to the first free `dir.old-N` (N = 1, 2, ...) and returns that path; nothing is deleted.
+ *
+ * @example
+ * ```ts ignore
+ * await moveAside("runs/nqueens/smoke"); // "runs/nqueens/smoke.old-1"
+ * ```
+ */
+export async function moveAside(dir: string): Promise<string> {
+  const base = dir.replace(/[\\/]+$/, "");
+  for (let n = 1;; n++) {
+    const to = `${base}.old-${n}`;
+    if (await exists(to)) continue;
+    await Deno.rename(base, to);
+    return to;
+  }
+}
+
 async function hasEntries(dir: string): Promise<boolean> {
   try {
     for await (const _ of Deno.readDir(dir)) return true;
@@ -157,13 +185,21 @@ export async function runExperiment<C extends { seed: number; default_rows: stri
   opts.onEvent?.({ kind: "plan", profile: opts.profile, file: loaded.file, rows, selected, out: opts.out });
   const rowsRoot = join(opts.out, ROWS_DIR);
   const rowDir = (id: string) => join(rowsRoot, id);
-  if (!opts.resume && await hasEntries(rowsRoot)) {
-    throw new InputError(
-      `Cannot start experiment "${spec.name}" in "${opts.out}": it already holds rows of a run (pass --resume to ` +
-        "continue that run, or choose another --out folder)",
-    );
-  }
   const byId = new Map(rows.map((r) => [r.id, r]));
+  if (opts.force && await hasEntries(opts.out)) {
+    const to = await moveAside(opts.out);
+    opts.onEvent?.({ kind: "moved-aside", from: opts.out, to });
+  } else if (!opts.resume && await hasEntries(rowsRoot)) {
+    const unfinished: string[] = [];
+    for (const id of selected) if (!(await readFinishedRow(byId.get(id)!, rowDir(id)))) unfinished.push(id);
+    if (unfinished.length > 0) {
+      throw new InputError(
+        `Cannot start experiment "${spec.name}" in "${opts.out}": it holds an unfinished run (rows not finished: ` +
+          `${unfinished.join(", ")}); pass --resume to continue it, --force to move it aside and start over, or ` +
+          "choose another --out folder",
+      );
+    }
+  }
   const toTrain: RowPlan[] = [];
   const skipped: string[] = [];
   for (const id of selected) {
@@ -173,6 +209,7 @@ export async function runExperiment<C extends { seed: number; default_rows: stri
       opts.onEvent?.({ kind: "row-skip", row: plan, reason: "finished earlier" });
     } else toTrain.push(plan);
   }
+  const complete = toTrain.length === 0;
 
   const estimates = new Map<string, ComputeEstimate>();
   if (opts.estimate || opts.estimateOnly) {
@@ -188,7 +225,7 @@ export async function runExperiment<C extends { seed: number; default_rows: stri
       opts.onEvent?.({ kind: "estimate", row: plan, estimate });
     }
     if (opts.estimateOnly) {
-      return { dir: opts.out, trained: [], skipped, missing: [], resultsJson: null, estimates };
+      return { dir: opts.out, trained: [], skipped, missing: [], resultsJson: null, estimates, summary: [], complete };
     }
   }
 
@@ -232,7 +269,9 @@ export async function runExperiment<C extends { seed: number; default_rows: stri
     }
   }
   const trained = toTrain.map((p) => p.id);
-  if (opts.trainOnly) return { dir: opts.out, trained, skipped, missing: [], resultsJson: null, estimates };
+  if (opts.trainOnly) {
+    return { dir: opts.out, trained, skipped, missing: [], resultsJson: null, estimates, summary: [], complete };
+  }
 
   const finished = new Map<string, FinishedRow>();
   for (const plan of rows) {
@@ -278,5 +317,14 @@ export async function runExperiment<C extends { seed: number; default_rows: stri
     extra: { trained, skipped, missing, configFile: loaded.file, overrides: loaded.overrides },
   });
   opts.onEvent?.({ kind: "report", dir: opts.out, finished: [...finished.keys()], missing });
-  return { dir: opts.out, trained, skipped, missing, resultsJson: resultsText, estimates };
+  return {
+    dir: opts.out,
+    trained,
+    skipped,
+    missing,
+    resultsJson: resultsText,
+    estimates,
+    summary: report.summary,
+    complete,
+  };
 }
