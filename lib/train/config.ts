@@ -155,8 +155,8 @@ export interface EvalSection {
   at_end: boolean;
 }
 
-/** Keys that take their default from the preset or from lib/train, so a validated config may lack them. */
-type Optional<T, K extends keyof T> = Omit<T, K> & { [P in K]?: T[P] };
+/** `T` with the keys `K` optional: keys that have defaults, so a config as written may leave them out. */
+export type WithOptional<T, K extends keyof T> = Omit<T, K> & { [P in K]?: T[P] };
 
 /** The model section as validated, before the preset fills it in. */
 export type ModelSectionInput = { preset: string } & Partial<Omit<ModelSection, "preset">>;
@@ -171,8 +171,8 @@ export type TrainSectionInput = Partial<Omit<TrainSection, "steps" | "epochs">> 
 export interface TrainConfigInput {
   seed?: number;
   data:
-    | Optional<NQueensDataConfig, "variant" | "seed">
-    | Optional<ArcDataConfig, "set" | "augmentations" | "data_dir" | "source" | "subset" | "seed">;
+    | WithOptional<NQueensDataConfig, "variant" | "seed">
+    | WithOptional<ArcDataConfig, "set" | "augmentations" | "data_dir" | "source" | "subset" | "seed">;
   model: ModelSectionInput;
   train?: TrainSectionInput;
   eval?: Partial<EvalSection>;

@@ -67,6 +67,7 @@ export {
   loadTrainConfig,
   methodConfig,
   type ModelSection,
+  type ModelSectionInput,
   type NQueensDataConfig,
   parseTrainConfig,
   resolveTrainConfig,
@@ -75,6 +76,9 @@ export {
   type TrainConfigInput,
   trainConfigSchema,
   type TrainSection,
+  type TrainSectionInput,
+  type ValidatedTrainConfig,
+  type WithOptional,
 } from "./config.ts";
 export {
   asFloatArrays,
