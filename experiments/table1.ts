@@ -76,6 +76,11 @@ function rows(config: Table1Config, source: string): RowPlan[] {
   return out;
 }
 
+/** The paper quotes percentages (41.3); ours and the paper's are shown alike, as fractions written in %. */
+function fraction(percent: number | null | undefined): number | null {
+  return percent === null || percent === undefined ? null : percent / 100;
+}
+
 async function summarize(ctx: SummaryContext<Table1Config>): Promise<ExperimentReport> {
   const sections: ReportSection[] = [];
   const plots: Record<string, string> = {};
@@ -92,7 +97,7 @@ async function summarize(ctx: SummaryContext<Table1Config>): Promise<ExperimentR
       const v = cell(set, m);
       r[`${set.short}_p2`] = v?.pass2 ?? null;
       r[`${set.short}_p1`] = v?.pass1 ?? null;
-      r[`${set.short}_paper`] = paperArcValue(m.id, set.short);
+      r[`${set.short}_paper`] = fraction(paperArcValue(m.id, set.short));
       r[`${set.short}_tasks`] = v?.tasks ?? null;
     }
     return r;
@@ -112,7 +117,7 @@ async function summarize(ctx: SummaryContext<Table1Config>): Promise<ExperimentR
         { key: "params", header: "params (paper)" },
         ...TABLE1_SETS.flatMap((s) => [
           { key: `${s.short}_p2`, header: `${s.label} pass@2`, format: { percent: 1 } as const },
-          { key: `${s.short}_paper`, header: `${s.label} paper`, format: { decimals: 1 } as const },
+          { key: `${s.short}_paper`, header: `${s.label} paper`, format: { percent: 1 } as const },
           { key: `${s.short}_p1`, header: `${s.label} pass@1`, format: { percent: 1 } as const },
           { key: `${s.short}_tasks`, header: `${s.label} tasks`, format: "int" as const },
         ]),
@@ -151,10 +156,10 @@ async function summarize(ctx: SummaryContext<Table1Config>): Promise<ExperimentR
       columns: [
         { key: "name", header: "model (quoted)" },
         { key: "params" },
-        { key: "arc1", header: "ARC-AGI-1 pass@2", format: { decimals: 1 } },
-        { key: "arc2", header: "ARC-AGI-2 pass@2", format: { decimals: 1 } },
+        { key: "arc1", header: "ARC-AGI-1 pass@2", format: { percent: 1 } },
+        { key: "arc2", header: "ARC-AGI-2 pass@2", format: { percent: 1 } },
       ],
-      rows: TABLE1_QUOTED.map((q) => ({ ...q })),
+      rows: TABLE1_QUOTED.map((q) => ({ ...q, arc1: fraction(q.arc1), arc2: fraction(q.arc2) })),
     },
   });
 
@@ -170,7 +175,7 @@ async function summarize(ctx: SummaryContext<Table1Config>): Promise<ExperimentR
       const verdict = d.pass2 > t.pass2 ? "DIS ahead" : d.pass2 < t.pass2 ? "TRM ahead" : "a tie";
       pairs.push(
         `${size}: DIS ${pct(d.pass2)} against TRM ${pct(t.pass2)} (${verdict}; paper ` +
-          `${paperArcValue(dis, set.short)?.toFixed(1)} against ${paperArcValue(trm, set.short)?.toFixed(1)})`,
+          `${pct(fraction(paperArcValue(dis, set.short)))} against ${pct(fraction(paperArcValue(trm, set.short)))})`,
       );
     }
     if (pairs.length > 0) sentences.push(`On ${set.label}, ${pairs.join("; ")}.`);
