@@ -2,7 +2,7 @@
 
 What it is: tiny TRM (ACT on a rolling batch) and DIS (reveal targets) models written out in torch ops the
 way TRM's and DIS's released code computes them (models/layers.py, models/recursive_reasoning/trm.py,
-models/losses.py; facts file sections 1.1-1.3 and 3.2), trained for 3 optimiser steps from weights this
+models/losses.py; docs/upstream.md §1, §2 and §6.2), trained for 3 optimiser steps from weights this
 script draws. It writes a versioned fixture that tests/parity_test.ts loads into our TypeScript models:
 inputs, the first step's logits, halting logits and loss, every gradient of the first step (puzzle rows
 included), and the weights and puzzle table after 3 steps with each optimiser (adam-atan2, lucidrains'

@@ -5,7 +5,7 @@ reader of the safetensors format that hands tensors to PyTorch (torch.frombuffer
 What it is not: a training script. The update rules are written out in torch ops, one function per
 optimiser, so that tools/reference/model_ref.py can import them:
 
-    adam_atan2_step            imoneoi's adam-atan2 (TRM): no epsilon, a = b = 1 (facts file, section 1.3)
+    adam_atan2_step            imoneoi's adam-atan2 (TRM): no epsilon, a = b = 1 (docs/upstream.md §2)
     adam_atan2_lucidrains_step lucidrains' adam-atan2-pytorch AdamAtan2 (DIS N-Queens): a = 1.27, b = 1,
                                decoupled_wd = False, so the decay is p *= 1 - lr * wd
     adamw_step                 torch.optim.AdamW itself (DIS ARC), eps 1e-8
