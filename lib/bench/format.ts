@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { GpuCounters } from "./gpu_counters.ts";
 import type { BenchMeasurement } from "./measure.ts";
 import type { KernelProfile } from "./profile.ts";
 import type { ReferenceResult } from "./reference.ts";
@@ -59,8 +60,35 @@ export function benchRecord(
   } else if (referenceNote) {
     out.reference = referenceNote;
   }
+  if (m.gpuTrain) {
+    out.dispatches_per_unit = m.gpuTrain.dispatches;
+    out.host_ms_per_unit = round(m.gpuTrain.hostMs, 1);
+    out.gpu_train = gpuRecord(m.gpuTrain);
+  }
+  if (m.gpuInfer) out.gpu_infer = gpuRecord(m.gpuInfer);
   if (m.profile) out.profile = m.profile;
   return out;
+}
+
+/** The webgpu counters of one unit, snake_case, per unit. */
+function gpuRecord(c: GpuCounters): Record<string, unknown> {
+  return {
+    dispatches_per_unit: c.dispatches,
+    host_ms_per_unit: round(c.hostMs, 1),
+    host_ms_clock: c.clock,
+    submit_ms_per_unit: round(c.submitMs, 1),
+    wall_ms_per_unit: round(c.wallMs, 1),
+    compute_passes_per_unit: c.computePasses,
+    submits_per_unit: c.submits,
+    copies_per_unit: c.copies,
+    readbacks_per_unit: c.readbacks,
+    buffer_creates_per_unit: c.bufferCreates,
+    buffer_acquires_per_unit: c.bufferAcquires,
+    bind_groups_per_unit: c.bindGroups,
+    uploads_per_unit: c.uploads,
+    upload_bytes_per_unit: c.uploadBytes,
+    pipelines_compiled_per_unit: c.pipelines,
+  };
 }
 
 const num = (x: number | null, digits = 2) =>
@@ -123,6 +151,14 @@ export function benchTable(m: BenchMeasurement, ref: ReferenceResult | null, ref
   }
   const lines = [`${m.preset}: train unit = ${m.trainUnit}, median of ${m.trainTimesMs.length}`, columns(rows)];
   if (!ref && referenceNote) lines.push(`PyTorch reference: ${referenceNote}`);
+  for (const [what, c] of [["training unit", m.gpuTrain], ["inference", m.gpuInfer]] as const) {
+    if (!c) continue;
+    lines.push(
+      `webgpu ${what}: ${c.dispatches} dispatches, host ${num(c.hostMs, 1)} ms (${c.clock}; ` +
+        `${num(c.submitMs, 1)} ms in submit), ${c.submits} submits, ${c.readbacks} readbacks, ` +
+        `${c.bufferAcquires} buffers from the pool (${c.bufferCreates} created), ${c.uploads} uploads`,
+    );
+  }
   if (m.profile) lines.push("", profileTable(m.profile));
   return lines.join("\n");
 }

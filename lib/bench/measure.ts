@@ -16,6 +16,7 @@ import { Rng, stream } from "../random/mod.ts";
 import { DisTrainer, predict, RecursiveModel, rngExploration, type StepBatch, TrmTrainer } from "../model/mod.ts";
 import { createOptimizer, SparseSignSGD } from "../train/mod.ts";
 import type { BenchSpec } from "./presets.ts";
+import { countGpuWork, type GpuCounters } from "./gpu_counters.ts";
 import { type KernelProfile, profileKernels } from "./profile.ts";
 
 /** Options of {@linkcode runBenchmark}. */
@@ -60,6 +61,22 @@ export interface BenchMeasurement {
   gpuPeakBytes: number | null;
   /** Kernel times of one extra training unit, when asked for. */
   profile?: KernelProfile;
+  /**
+   * On webgpu: the host-side cost of a training unit and of an inference call (gpu_counters.ts), each field
+   * the median over the timed repeats; null elsewhere.
+   */
+  gpuTrain: GpuCounters | null;
+  gpuInfer: GpuCounters | null;
+}
+
+/** Field by field, the median of counter records (null when there are none). */
+export function medianCounters(xs: GpuCounters[]): GpuCounters | null {
+  if (xs.length === 0) return null;
+  const out = { ...xs[0] };
+  for (const k of Object.keys(out) as (keyof GpuCounters)[]) {
+    if (k !== "clock") (out as Record<string, unknown>)[k] = median(xs.map((x) => x[k] as number));
+  }
+  return out;
 }
 
 /** The median of a non-empty list. */
@@ -158,10 +175,16 @@ export async function runBenchmark(spec: BenchSpec, opts: BenchOptions): Promise
       }
     }
     const trainTimesMs: number[] = [];
+    const trainCounters: GpuCounters[] = [];
+    // On webgpu each timed unit also counts its GPU traffic and host time; elsewhere this is the unit alone.
+    const counted = async (f: () => Promise<unknown>, into: GpuCounters[]) => {
+      const c = await countGpuWork(f);
+      if (c) into.push(c);
+    };
     for (let i = 0; i < repeats; i++) {
       const k0 = tf.memory().numTensors;
       const t0 = performance.now();
-      await unit();
+      await counted(unit, trainCounters);
       const ms = performance.now() - t0;
       trainTimesMs.push(ms);
       // The first unit ever run allocates the optimiser moments and the trainer's carry, which stay.
@@ -172,11 +195,12 @@ export async function runBenchmark(spec: BenchSpec, opts: BenchOptions): Promise
       if (opts.alongside) say(`  reference: ${((await opts.alongside.run("train")) / 1000).toFixed(2)} s`);
     }
     const inferTimesMs: number[] = [];
+    const inferCounters: GpuCounters[] = [];
     if (opts.infer ?? true) {
       const input = source.next();
       for (let i = 0; i < warmup + repeats; i++) {
         const t0 = performance.now();
-        await predict(model, method, input);
+        await counted(() => predict(model, method, input), i >= warmup ? inferCounters : []);
         sample();
         const ms = performance.now() - t0;
         if (i >= warmup) inferTimesMs.push(ms);
@@ -209,6 +233,8 @@ export async function runBenchmark(spec: BenchSpec, opts: BenchOptions): Promise
       peakRssBytes: peakRss(),
       gpuPeakBytes: gpuPeak,
       profile,
+      gpuTrain: medianCounters(trainCounters),
+      gpuInfer: medianCounters(inferCounters),
     };
   } finally {
     trainer.dispose();

@@ -21,7 +21,8 @@ export {
   parseBenchPreset,
   referenceConfig,
 } from "./presets.ts";
-export { type BenchMeasurement, type BenchOptions, median, peakRss, runBenchmark } from "./measure.ts";
+export { type BenchMeasurement, type BenchOptions, median, medianCounters, peakRss, runBenchmark } from "./measure.ts";
+export { countGpuWork, type GpuCounters } from "./gpu_counters.ts";
 export { type KernelProfile, profileKernels } from "./profile.ts";
 export {
   BENCH_REF_SCRIPT,
