@@ -26,6 +26,10 @@ export { fusedAttentionActive, installAttentionKernels } from "./attention_kerne
 export { addRmsNorm, hasKernel, rope, ropeAttention, siluGate } from "./fused.ts";
 export { installFusedKernels, uninstallFusedKernels } from "./fused_kernels.ts";
 export {
+  ADAM_UPDATE,
+  adamUpdate,
+  type AdamUpdateKind,
+  type AdamUpdateScalars,
   devicePuzzleTableRequested,
   deviceSignSgdAvailable,
   dropHostCopy,

@@ -26,6 +26,8 @@ import { ADD_RMS_NORM, ADD_RMS_NORM_GRAD, SILU_GATE, SILU_GATE_GRAD } from "./fu
 import { type Tensor, tf } from "./tf.ts";
 
 const ROPE_ATTENTION_GRAD = "TrmDisRopeAttentionGrad";
+/** The fused optimiser update's kernel name (webgpu only; lib/train runs the op chain elsewhere). */
+export const ADAM_UPDATE = "TrmDisAdamUpdate";
 
 /** The kernels this module registers on webgpu. */
 export const WEBGPU_KERNELS: readonly string[] = [
@@ -35,6 +37,7 @@ export const WEBGPU_KERNELS: readonly string[] = [
   SILU_GATE_GRAD,
   ROPE_ATTENTION,
   ROPE_ATTENTION_GRAD,
+  ADAM_UPDATE,
 ];
 
 interface KernelArgs {
@@ -630,6 +633,135 @@ export function devicePuzzleTableRequested(): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Adam-family optimiser update
+
+/** Which update rule {@linkcode ADAM_UPDATE} runs; lib/train's `OptimizerKind`. */
+export type AdamUpdateKind = "adam-atan2" | "adam-atan2-lucidrains" | "adamw";
+
+/**
+ * The float32 scalars of one update, named as lib/train's op chains use them (each already rounded to
+ * float32 as a tfjs scalar operand would be):
+ * - `decay`: the weight-decay factor `p *= decay` (1 where none);
+ * - `w1`, `w2`: the moments' weights `1 - b1`, `1 - b2`; `b1`, `b2`: AdamW's betas, or for the lerp of the
+ *   adam-atan2 rules `1 - w` as the chain computes it (used where w >= 0.5);
+ * - `s0`, `s1`, `s2`: the rule's step constants (see the shader), `eps`: AdamW's epsilon.
+ */
+export interface AdamUpdateScalars {
+  decay: number;
+  w1: number;
+  w2: number;
+  b1: number;
+  b2: number;
+  s0: number;
+  s1: number;
+  s2: number;
+  eps: number;
+}
+
+/** torch's lerp as the op chain computes it: `a + (b - a) * w` for w < 0.5, else `b - (b - a) * (1 - w)`. */
+function lerpWgsl(a: string, b: string, w: number, weight: string, oneMinus: string): string {
+  return w < 0.5 ? `${a} + (${b} - ${a}) * ${weight}` : `${b} - (${b} - ${a}) * ${oneMinus}`;
+}
+
+function adamShader(kind: AdamUpdateKind, n: number, fresh: boolean, w1: number, w2: number): string {
+  // Each line is one op of lib/train's chain for this rule, in its order, so the roundings are the same
+  // (up to the compiler contracting a multiply and an add into an fma).
+  const moments = kind === "adamw"
+    ? `let mm = m0 * P.b1 + gi * P.w1;
+  let vv = v0 * P.b2 + (gi * gi) * P.w2;`
+    : `let mm = ${lerpWgsl("m0", "gi", w1, "P.w1", "P.b1")};
+  let g2 = gi * gi;
+  let vv = ${lerpWgsl("v0", "g2", w2, "P.w2", "P.b2")};`;
+  const update = {
+    "adam-atan2": `let den = sqrt(vv) / P.s0;
+  po[i] = p1 - atan2z(mm, den) * P.s1;`,
+    "adam-atan2-lucidrains": `let den = sqrt(vv * P.s0);
+  po[i] = p1 + atan2z(mm * P.s2, den) * P.s1;`,
+    "adamw": `let den = sqrt(vv) / P.s0 + P.eps;
+  po[i] = p1 + (mm / den) * P.s1;`,
+  }[kind];
+  return `
+const N: u32 = ${n}u; const WG: u32 = ${ELEMENT_WG}u;
+struct Params { decay: f32, w1: f32, w2: f32, b1: f32, b2: f32, s0: f32, s1: f32, s2: f32, eps: f32,
+  pad0: f32, pad1: f32, pad2: f32 };
+${bindings(["po", "mo", "vo"], fresh ? ["p", "g"] : ["p", "g", "m", "v"])}
+@group(0) @binding(${fresh ? 5 : 7}) var<uniform> P: Params;
+// atan2 with atan2(0, 0) = 0, as lib/backend's atan2 (and IEEE 754) define it.
+fn atan2z(y: f32, x: f32) -> f32 {
+  if (y == 0.0f && x == 0.0f) { return 0.0f; }
+  return atan2(y, x);
+}
+@compute @workgroup_size(WG)
+fn main(${BUILTINS}) {
+  ${WID}
+  let i = wid * WG + t;
+  if (i >= N) { return; }
+  let gi = g[i];
+  ${fresh ? "let m0 = 0.0f; let v0 = 0.0f;" : "let m0 = m[i]; let v0 = v[i];"}
+  let p1 = p[i] * P.decay;
+  ${moments}
+  mo[i] = mm;
+  vo[i] = vv;
+  ${update}
+}`;
+}
+
+function adamUpdateKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
+  const gpu = asWebgpu(backend);
+  const { p, m, v, g } = inputs;
+  const kind = attrs!.kind as AdamUpdateKind;
+  const fresh = attrs!.fresh as boolean;
+  const sc = attrs as unknown as AdamUpdateScalars;
+  const n = size(p.shape);
+  const params = new Float32Array(12);
+  params.set([sc.decay, sc.w1, sc.w2, sc.b1, sc.b2, sc.s0, sc.s1, sc.s2, sc.eps]);
+  const outs = [0, 1, 2].map(() => gpu.makeTensorInfo(p.shape, "float32"));
+  runShader(gpu, {
+    name: ADAM_UPDATE,
+    key: `adam:${kind}:${n}:${fresh}:${sc.w1 < 0.5}:${sc.w2 < 0.5}`,
+    code: () => adamShader(kind, n, fresh, sc.w1, sc.w2),
+    outputs: outs,
+    // Where fresh, the moments are not bound: "auto" layouts drop unused bindings.
+    inputs: fresh ? [p, g] : [p, g, m, v],
+    uniform: params.buffer,
+    workgroups: Math.ceil(n / ELEMENT_WG),
+  });
+  return outs;
+}
+
+/**
+ * One Adam-family update of a weight p with moments m, v and gradient g, all float32 of one shape, as one
+ * dispatch: returns the new p, m and v (new tensors; the inputs are untouched). `fresh`: the moments are
+ * zero (the first step), and m, v are not read (pass any tensor of p's shape). webgpu only, where
+ * `hasKernel(ADAM_UPDATE)`; lib/train's optimisers use it there and the op chain elsewhere.
+ *
+ * @example
+ * ```ts ignore
+ * const [p1, m1, v1] = adamUpdate("adamw", p, m, v, g, false, scalars);
+ * ```
+ */
+export function adamUpdate(
+  kind: AdamUpdateKind,
+  p: Tensor,
+  m: Tensor,
+  v: Tensor,
+  g: Tensor,
+  fresh: boolean,
+  scalars: AdamUpdateScalars,
+): [Tensor, Tensor, Tensor] {
+  for (const [name, t] of [["m", m], ["v", v], ["g", g]] as const) {
+    if (t.dtype !== "float32" || t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
+      throw new RangeError(
+        `Cannot run the fused ${kind} update: ${name} is ${t.dtype} [${t.shape}], expected float32 [${p.shape}]`,
+      );
+    }
+  }
+  const f32s = Object.fromEntries(Object.entries(scalars).map(([k, x]) => [k, Math.fround(x)]));
+  const attrs = { kind, fresh, ...f32s } as unknown as tf.NamedAttrMap;
+  return tf.engine().runKernel(ADAM_UPDATE, { p, m, v, g }, attrs) as [Tensor, Tensor, Tensor];
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Registration
 
 const KERNEL_FUNCS: [string, (args: KernelArgs) => tf.TensorInfo[]][] = [
@@ -639,6 +771,7 @@ const KERNEL_FUNCS: [string, (args: KernelArgs) => tf.TensorInfo[]][] = [
   [SILU_GATE_GRAD, siluGateGradKernel],
   [ROPE_ATTENTION, ropeAttentionKernel],
   [ROPE_ATTENTION_GRAD, ropeAttentionGradKernel],
+  [ADAM_UPDATE, adamUpdateKernel],
 ];
 
 let installed = false;

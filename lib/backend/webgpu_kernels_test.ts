@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  ADAM_UPDATE,
   addRmsNorm,
   dropHostCopy,
   hasKernel,
@@ -23,7 +24,7 @@ import { initBackendOrSkip, randomTensor, ropeAttentionByHand } from "./_testing
 import { grid } from "./_webgpu_dispatch.ts";
 import { ropeTables } from "../model/layers.ts";
 import { Rng } from "../random/mod.ts";
-import { SparseSignSGD } from "../train/mod.ts";
+import { createOptimizer, OPTIMIZER_KINDS, SparseSignSGD } from "../train/mod.ts";
 
 /** max |x - y| / max |y|. */
 async function relDiff(x: tf.Tensor, y: tf.Tensor): Promise<number> {
@@ -164,4 +165,59 @@ Deno.test("grid spreads workgroups over x and y within the per-dimension limit",
     assert.ok(x <= 65535 && y <= 65535 && x * y >= n && x * (y - 1) < n, `grid(${n}) = ${x} x ${y}`);
   }
   assert.throws(() => grid(5, 2), /more than 2\^2/);
+});
+
+Deno.test("webgpu fused optimiser update matches lib/train's op chain for every rule", async (t) => {
+  if (!(await initBackendOrSkip(t, "webgpu"))) return;
+  const rng = Rng.fromSeed(14);
+  const shapes = [[3, 70], [300]];
+  const grads = Array.from({ length: 3 }, (_, step) =>
+    shapes.map((s) => {
+      const g = randomTensor(rng, s, 1e-2);
+      // Exact zeros in the second step: atan2(0, 0) = 0 where the moments are still zero.
+      return step === 0 ? tf.tidy(() => tf.mul(g, tf.cast(tf.greater(randomTensor(rng, s), 0), "float32"))) : g;
+    }));
+  const init = shapes.map((s) => randomTensor(rng, s));
+  for (const kind of OPTIMIZER_KINDS) {
+    const run = async (fused: boolean) => {
+      if (fused) installWebgpuKernels();
+      else uninstallWebgpuKernels();
+      assert.equal(hasKernel(ADAM_UPDATE), fused);
+      const vars = init.map((x, i) => tf.variable(x.clone(), true, `opt.${kind}.${fused}.${i}`));
+      const opt = createOptimizer(kind, vars, { beta1: 0.9, beta2: 0.95, weightDecay: kind === "adamw" ? 0.1 : 0.5 });
+      for (let step = 0; step < grads.length; step++) {
+        const lr = 1e-2 * (step + 1);
+        // Variable 1 has no gradient in step 1: skipped, as torch skips it.
+        const g = Object.fromEntries(vars.flatMap((v, i) => (step === 1 && i === 1 ? [] : [[v.name, grads[step][i]]])));
+        const before = tf.memory().numTensors;
+        opt.apply(g, lr);
+        if (step > 0) assert.equal(tf.memory().numTensors, before, `${kind} leaks`);
+      }
+      const state = Object.fromEntries(
+        Object.entries(await opt.getState()).map(([k, x]) => [k.replace(`.${fused}.`, "."), x]),
+      );
+      const values = await Promise.all(vars.map((v) => v.data()));
+      opt.dispose();
+      vars.forEach((v) => v.dispose());
+      return { state, values };
+    };
+    const fast = await run(true), chain = await run(false);
+    installWebgpuKernels();
+    let worst = 0;
+    const rel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+      let d = 0, m = 0;
+      for (let i = 0; i < a.length; i++) {
+        d = Math.max(d, Math.abs(a[i] - b[i]));
+        m = Math.max(m, Math.abs(b[i]));
+      }
+      return d / Math.max(m, 1e-30);
+    };
+    fast.values.forEach((x, i) => (worst = Math.max(worst, rel(x, chain.values[i]))));
+    assert.deepEqual(Object.keys(fast.state).sort(), Object.keys(chain.state).sort());
+    for (const k of Object.keys(chain.state)) worst = Math.max(worst, rel(fast.state[k].data, chain.state[k].data));
+    console.log(`fused ${kind} update: worst rel diff ${worst.toExponential(2)} (weights and moments, 3 steps)`);
+    assert.ok(worst < 1e-6, `${kind}: ${worst}`);
+  }
+  tf.dispose([...grads.flat(), ...init]);
+  await initBackend("cpu");
 });

@@ -17,7 +17,16 @@
  *
  * @module
  */
-import { atan2, type Tensor, tf, type Variable } from "../backend/mod.ts";
+import {
+  ADAM_UPDATE,
+  adamUpdate,
+  type AdamUpdateScalars,
+  atan2,
+  hasKernel,
+  type Tensor,
+  tf,
+  type Variable,
+} from "../backend/mod.ts";
 import { CheckpointError } from "../errors.ts";
 
 /** The dense-weight optimisers. */
@@ -150,6 +159,10 @@ class AdamFamily implements ParamOptimizer {
     const b1 = this.#beta1, b2 = this.#beta2, wd = this.#wd;
     const bc1 = 1 - b1 ** t;
     const bc2 = 1 - b2 ** t;
+    if (hasKernel(ADAM_UPDATE)) {
+      this.#fusedUpdate(slot, g, lr, bc1, bc2);
+      return;
+    }
     const [m1, v1] = tf.tidy(() => {
       const p = slot.variable;
       const m0 = slot.m ?? tf.zerosLike(p);
@@ -190,6 +203,43 @@ class AdamFamily implements ParamOptimizer {
     slot.v?.dispose();
     slot.m = m1;
     slot.v = v1;
+  }
+
+  /**
+   * The same update as one dispatch (webgpu: lib/backend's ADAM_UPDATE kernel), with the chain's float32
+   * scalars; its values match the op chain's to float32 rounding (tested on webgpu against it).
+   */
+  #fusedUpdate(slot: Slot, g: Tensor, lr: number, bc1: number, bc2: number): void {
+    const b1 = this.#beta1, b2 = this.#beta2, wd = this.#wd;
+    const base = { w1: 1 - b1, w2: 1 - b2, b1: 1 - (1 - b1), b2: 1 - (1 - b2), eps: this.#eps, s2: 0 };
+    let scalars: AdamUpdateScalars;
+    switch (this.kind) {
+      case "adam-atan2":
+        scalars = { ...base, decay: 1 - lr * wd, s0: Math.sqrt(bc2), s1: lr / bc1 };
+        break;
+      case "adam-atan2-lucidrains":
+        scalars = {
+          ...base,
+          decay: wd > 0 ? 1 - lr * wd : 1,
+          s0: (this.#b * this.#b) / bc2,
+          s1: -lr * this.#a,
+          s2: 1 / bc1,
+        };
+        break;
+      case "adamw":
+        scalars = { ...base, b1, b2, decay: 1 - lr * wd, s0: Math.sqrt(bc2), s1: -lr / bc1 };
+        break;
+    }
+    const p = slot.variable;
+    const fresh = slot.m === null || slot.v === null;
+    const [p1, m1, v1] = adamUpdate(this.kind, p, slot.m ?? g, slot.v ?? g, g, fresh, scalars);
+    p.assign(p1);
+    p1.dispose();
+    slot.m?.dispose();
+    slot.v?.dispose();
+    // keep: a caller's enclosing tidy would otherwise dispose the moments at its end.
+    slot.m = tf.keep(m1);
+    slot.v = tf.keep(v1);
   }
 
   async getState(): Promise<NamedArrays> {
