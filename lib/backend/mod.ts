@@ -35,6 +35,8 @@ export {
   dropHostCopy,
   installWebgpuKernels,
   signSgdRowsInPlace,
+  STABLEMAX_CE,
+  STABLEMAX_CE_GRAD,
   uninstallWebgpuKernels,
   WEBGPU_KERNELS,
 } from "./webgpu_kernels.ts";

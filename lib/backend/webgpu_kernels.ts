@@ -26,6 +26,9 @@ import { ADD_RMS_NORM, ADD_RMS_NORM_GRAD, SILU_GATE, SILU_GATE_GRAD } from "./fu
 import { type Tensor, tf } from "./tf.ts";
 
 const ROPE_ATTENTION_GRAD = "TrmDisRopeAttentionGrad";
+/** The fused stablemax cross-entropy's kernels (webgpu only; lib/train runs the op chain elsewhere). */
+export const STABLEMAX_CE = "TrmDisStablemaxCe";
+export const STABLEMAX_CE_GRAD = "TrmDisStablemaxCeGrad";
 /** The fused optimiser update's kernel name (webgpu only; lib/train runs the op chain elsewhere). */
 export const ADAM_UPDATE = "TrmDisAdamUpdate";
 
@@ -38,6 +41,8 @@ export const WEBGPU_KERNELS: readonly string[] = [
   ROPE_ATTENTION,
   ROPE_ATTENTION_GRAD,
   ADAM_UPDATE,
+  STABLEMAX_CE,
+  STABLEMAX_CE_GRAD,
 ];
 
 interface KernelArgs {
@@ -762,6 +767,115 @@ export function adamUpdate(
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Stablemax cross-entropy per sample
+
+const CE_WG = 64;
+
+/** s(x) = x + 1 for x >= 0, 1 / (1 - x) for x < 0, as lib/train's logStablemax (its 1e-30 vanishes in f32). */
+const STABLEMAX_FN = `
+fn smax(x: f32) -> f32 {
+  if (x >= 0.0f) { return x + 1.0f; }
+  return 1.0f / (1.0f - x + 1e-30f);
+}`;
+
+function stablemaxCeShader(b: number, l: number, v: number): string {
+  return `
+const B: u32 = ${b}u; const L: u32 = ${l}u; const V: u32 = ${v}u; const WG: u32 = ${CE_WG}u;
+${bindings(["loss", "count"], ["logits", "labels:i32"])}
+${STABLEMAX_FN}
+@compute @workgroup_size(WG)
+fn main(${BUILTINS}) {
+  ${WID}
+  let r = wid * WG + t;
+  if (r >= B) { return; }
+  var total = 0.0f;
+  var n = 0.0f;
+  for (var i = 0u; i < L; i = i + 1u) {
+    let lab = labels[r * L + i];
+    if (lab < 0 || u32(lab) >= V) { continue; }
+    let o = (r * L + i) * V;
+    var sum = 0.0f;
+    for (var j = 0u; j < V; j = j + 1u) { sum = sum + smax(logits[o + j]); }
+    total = total - log(smax(logits[o + u32(lab)]) / sum);
+    n = n + 1.0f;
+  }
+  loss[r] = total / max(n, 1.0f);
+  count[r] = n;
+}`;
+}
+
+function stablemaxCeGradShader(b: number, l: number, v: number): string {
+  return `
+const B: u32 = ${b}u; const L: u32 = ${l}u; const V: u32 = ${v}u; const WG: u32 = ${CE_WG}u;
+${bindings(["dx"], ["logits", "labels:i32", "count", "dy"])}
+${STABLEMAX_FN}
+@compute @workgroup_size(WG)
+fn main(${BUILTINS}) {
+  ${WID}
+  let tok = wid * WG + t;
+  if (tok >= B * L) { return; }
+  let r = tok / L;
+  let lab = labels[tok];
+  let o = tok * V;
+  if (lab < 0 || u32(lab) >= V) {
+    for (var j = 0u; j < V; j = j + 1u) { dx[o + j] = 0.0f; }
+    return;
+  }
+  var sum = 0.0f;
+  for (var j = 0u; j < V; j = j + 1u) { sum = sum + smax(logits[o + j]); }
+  let c = dy[r] / max(count[r], 1.0f);
+  for (var j = 0u; j < V; j = j + 1u) {
+    let x = logits[o + j];
+    let s = smax(x);
+    // s'(x) = 1 for x >= 0, s(x)^2 for x < 0; d(-log(s_lab / sum)) / dx_j = s'_j / sum - [j = lab] s'_j / s_j.
+    var ds = 1.0f;
+    if (x < 0.0f) { ds = s * s; }
+    var g = ds / sum;
+    if (j == u32(lab)) { g = g - ds / s; }
+    dx[o + j] = c * g;
+  }
+}`;
+}
+
+function ceDims(logits: tf.TensorInfo): [number, number, number] {
+  const v = logits.shape[logits.shape.length - 1];
+  const b = logits.shape[0];
+  return [b, size(logits.shape) / (b * v), v];
+}
+
+function stablemaxCeKernel({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
+  const gpu = asWebgpu(backend);
+  const { logits, labels } = inputs;
+  const [b, l, v] = ceDims(logits);
+  const loss = gpu.makeTensorInfo([b], "float32"), count = gpu.makeTensorInfo([b], "float32");
+  runShader(gpu, {
+    name: STABLEMAX_CE,
+    key: `stablemaxCe:${b}:${l}:${v}`,
+    code: () => stablemaxCeShader(b, l, v),
+    outputs: [loss, count],
+    inputs: [logits, labels],
+    workgroups: Math.ceil(b / CE_WG),
+  });
+  return [loss, count];
+}
+
+function stablemaxCeGradKernel({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
+  const gpu = asWebgpu(backend);
+  const { logits, labels, count, dy } = inputs;
+  const [b, l, v] = ceDims(logits);
+  const dx = gpu.makeTensorInfo(logits.shape, "float32");
+  runShader(gpu, {
+    name: STABLEMAX_CE_GRAD,
+    key: `stablemaxCeGrad:${b}:${l}:${v}`,
+    code: () => stablemaxCeGradShader(b, l, v),
+    outputs: [dx],
+    inputs: [logits, labels, count, dy],
+    workgroups: Math.ceil((b * l) / CE_WG),
+  });
+  return [dx];
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Registration
 
 const KERNEL_FUNCS: [string, (args: KernelArgs) => tf.TensorInfo[]][] = [
@@ -772,6 +886,8 @@ const KERNEL_FUNCS: [string, (args: KernelArgs) => tf.TensorInfo[]][] = [
   [ROPE_ATTENTION, ropeAttentionKernel],
   [ROPE_ATTENTION_GRAD, ropeAttentionGradKernel],
   [ADAM_UPDATE, adamUpdateKernel],
+  [STABLEMAX_CE, stablemaxCeKernel],
+  [STABLEMAX_CE_GRAD, stablemaxCeGradKernel],
 ];
 
 let installed = false;

@@ -16,6 +16,7 @@ import {
   ropeAttention,
   signSgdRowsInPlace,
   siluGate,
+  STABLEMAX_CE,
   tf,
   uninstallWebgpuKernels,
   WEBGPU_KERNELS,
@@ -24,7 +25,7 @@ import { initBackendOrSkip, randomTensor, ropeAttentionByHand } from "./_testing
 import { grid } from "./_webgpu_dispatch.ts";
 import { ropeTables } from "../model/layers.ts";
 import { Rng } from "../random/mod.ts";
-import { createOptimizer, OPTIMIZER_KINDS, SparseSignSGD } from "../train/mod.ts";
+import { createOptimizer, OPTIMIZER_KINDS, perSampleCrossEntropy, SparseSignSGD } from "../train/mod.ts";
 
 /** max |x - y| / max |y|. */
 async function relDiff(x: tf.Tensor, y: tf.Tensor): Promise<number> {
@@ -219,5 +220,41 @@ Deno.test("webgpu fused optimiser update matches lib/train's op chain for every 
     assert.ok(worst < 1e-6, `${kind}: ${worst}`);
   }
   tf.dispose([...grads.flat(), ...init]);
+  await initBackend("cpu");
+});
+
+Deno.test("webgpu fused stablemax cross-entropy matches lib/train's op chain, values, counts and gradient", async (t) => {
+  if (!(await initBackendOrSkip(t, "webgpu"))) return;
+  const rng = Rng.fromSeed(15);
+  const [b, l, v] = [5, 7, 4];
+  // Logits of both signs and exact zeros; labels with -100 and out-of-range ones; sample 4 has none valid.
+  const raw = Float32Array.from({ length: b * l * v }, (_, i) => (i % 9 === 0 ? 0 : 3 * rng.normal()));
+  const labs = Int32Array.from({ length: b * l }, (_, i) => {
+    if (i >= 4 * l) return -100;
+    return i % 6 === 0 ? -100 : i % 11 === 0 ? v : rng.int(v);
+  });
+  const logits = tf.tensor3d(raw, [b, l, v]), labels = tf.tensor2d(labs, [b, l], "int32");
+  const w = randomTensor(rng, [b]);
+  const run = (fused: boolean) => {
+    if (fused) installWebgpuKernels();
+    else uninstallWebgpuKernels();
+    assert.equal(hasKernel(STABLEMAX_CE), fused);
+    const ce = perSampleCrossEntropy(logits, labels, "stablemax");
+    const dx = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(perSampleCrossEntropy(x, labels, "stablemax").loss, w)))(logits);
+    return [ce.loss, ce.count, dx];
+  };
+  const fast = run(true), chain = run(false);
+  installWebgpuKernels();
+  const names = ["loss", "count", "gradient"];
+  for (let i = 0; i < fast.length; i++) {
+    const d = await relDiff(fast[i], chain[i]);
+    console.log(`stablemax CE ${names[i]}: worst rel diff ${d.toExponential(2)}`);
+    assert.ok(d < 1e-5, `${names[i]} ${d}`);
+  }
+  assert.equal((await fast[0].data())[4], 0, "a sample without supervised tokens has loss 0");
+  const before = tf.memory().numTensors;
+  tf.tidy(() => void run(true));
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([...fast, ...chain, logits, labels, w]);
   await initBackend("cpu");
 });

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type Tensor, tf } from "../backend/mod.ts";
+import { hasKernel, STABLEMAX_CE, STABLEMAX_CE_GRAD, type Tensor, tf } from "../backend/mod.ts";
 
 /** Cross-entropy variant. */
 export type LossKind = "stablemax" | "softmax";
@@ -58,9 +58,44 @@ export function perSampleCrossEntropy(
   labels: Tensor,
   kind: LossKind,
 ): { loss: Tensor; count: Tensor } {
+  if (kind === "stablemax" && logits.dtype === "float32" && hasKernel(STABLEMAX_CE)) {
+    return fusedStablemaxCrossEntropy(logits, labels);
+  }
   const { loss, mask } = tokenCrossEntropy(logits, labels, kind);
   const count = tf.sum(mask, -1); // [B]
   return { loss: tf.div(tf.sum(loss, -1), tf.maximum(count, 1)), count };
+}
+
+/**
+ * {@linkcode perSampleCrossEntropy} for stablemax as two dispatches (forward; gradient), where the backend
+ * has the kernels (webgpu). The counts come from the forward kernel and carry no gradient.
+ */
+function fusedStablemaxCrossEntropy(logits: Tensor, labels: Tensor): { loss: Tensor; count: Tensor } {
+  const ints = labels.dtype === "int32" ? labels : tf.cast(labels, "int32");
+  // The forward kernel runs outside the custom gradient, so its second output (the counts) is an ordinary
+  // tensor of the caller's scope; inside, the loss is passed on by a clone (same buffer, no dispatch).
+  const [loss0, count] = tf.engine().runKernel(STABLEMAX_CE, { logits, labels: ints }) as Tensor[];
+  const f = tf.customGrad(
+    ((x: Tensor, lab: Tensor, save: tf.GradSaveFunc) => {
+      save([x, lab, count]);
+      return {
+        value: tf.clone(loss0),
+        gradFunc: (dy: Tensor, saved: Tensor[]) => {
+          const [sx, slab, sc] = saved;
+          const [dx] = tf.engine().runKernel(STABLEMAX_CE_GRAD, {
+            logits: sx,
+            labels: slab,
+            count: sc,
+            dy,
+          }) as Tensor[];
+          return [dx, tf.zerosLike(slab)];
+        },
+      };
+    }) as unknown as Parameters<typeof tf.customGrad>[0],
+  );
+  const loss = f(logits, ints) as Tensor;
+  loss0.dispose();
+  return { loss, count };
 }
 
 /** Binary cross-entropy with logits, per element: max(x, 0) - x t + log(1 + exp(-|x|)). */

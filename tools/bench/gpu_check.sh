@@ -15,7 +15,11 @@
 #   nq512       dis-compact-nqueens, batch 512, everything on (WGSL kernels, no CPU forwarding, puzzle table
 #               on the device), PyTorch fp32 (TF32 off) on the same GPU alternating unit by unit, and a kernel
 #               profile (on webgpu: the CPU-side time per kernel, dispatch and bookkeeping): the issue's target;
-#   nq512_nokern   the same without the WGSL kernels (TRM_DIS_WEBGPU_KERNELS=0): what the kernels buy;
+#   nq8         the same at batch 8 (issue 14's host-cost figures: dispatches, host ms, readbacks and buffer
+#               acquisitions per training unit and per inference call; compare with docs/performance.md's
+#               lavapipe figures, which do not depend on the adapter except for the time inside submit);
+#   nq512_nokern   the same without the WGSL kernels (TRM_DIS_WEBGPU_KERNELS=0; this also turns off the
+#               fused optimiser update): what the kernels buy;
 #   nq512_host     the same with the puzzle table on the host (a [B, D] gradient readback per supervision
 #               step), plus inference beside PyTorch's (inference reads the host table);
 #   nq512_cpufwd   the same with tfjs's CPU forwarding back on (TRM_DIS_WEBGPU_CPU_FORWARD=1): the y/z
@@ -69,6 +73,8 @@ dev=(TRM_DIS_PUZZLE_TABLE=device)
 stage tests 100 deno test "${flags[@]}" lib/backend/webgpu_kernels_test.ts lib/model/webgpu_training_test.ts \
   tests/parity_test.ts --filter "/webgpu|device|sign-SGD|TRM_DIS|grid/"
 stage nq512 130 "${dev[@]}" "${bench[@]}" "${nq[@]}" "${reps[@]}" --no-infer --profile "${ref[@]}"
+stage nq8 60 "${dev[@]}" "${bench[@]}" --backend webgpu --preset dis-compact-nqueens --batch 8 --repeats 2 \
+  --warmup 1 --no-reference
 stage nq512_nokern 60 "${dev[@]}" TRM_DIS_WEBGPU_KERNELS=0 "${bench[@]}" "${nq[@]}" --repeats 2 --warmup 1 \
   --no-infer --no-reference
 stage nq512_host 80 "${bench[@]}" "${nq[@]}" --repeats 2 --warmup 1 "${ref[@]}"
@@ -84,7 +90,7 @@ stage nq512_sub64 40 "${dev[@]}" TRM_DIS_WEBGPU_SUBMIT_BATCH=64 "${bench[@]}" "$
   echo "total: $((SECONDS - t_start)) s"
   grep -hE "^ok \||FAILED|passed|failed|worst rel diff|differ from|parity webgpu|skipped" "$out/tests.log" 2>/dev/null |
     cut -c1-200
-  for f in nq512 nq512_nokern nq512_host nq512_cpufwd arc64 nq512_sub64; do
+  for f in nq512 nq8 nq512_nokern nq512_host nq512_cpufwd arc64 nq512_sub64; do
     [ -s "$out/$f.jsonl" ] || { echo "$f: no measurement (see $f.log)"; continue; }
     python3 - "$f" "$out/$f.jsonl" <<'PY'
 import json, sys
@@ -95,6 +101,10 @@ for line in open(sys.argv[2]):
             "torch_train_samples_per_s", "torch_infer_samples_per_s", "train_ratio", "infer_ratio",
             "gpu_peak_bytes", "peak_rss_bytes", "backend_fusedKernels", "backend_cpuForward", "backend_submitBatch"]
     print(f"{name}: " + " ".join(f"{k}={r.get(k)}" for k in keys))
+    for unit in ("gpu_train", "gpu_infer"):
+        g = r.get(unit)
+        if g:
+            print(f"  {unit}: " + " ".join(f"{k.replace('_per_unit', '')}={v}" for k, v in g.items()))
     p = r.get("profile")
     if p:
         top = ", ".join(f"{k['name']} {k['count']}x {k['ms']:.0f}ms" for k in p["kernels"][:10])
