@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check of issue 6, for one call on the H200 device machine (at most ~8 minutes of device time).
 #
-# Here, first (once per dependency change):  ../shared/device/prepare.sh   (builds .device/, ~32 MiB)
+# Here, first (once per dependency change): the device preparation script (builds .device/, ~32 MiB)
 # Then one device call:   run(command="bash tools/bench/gpu_check.sh", carry=[".device"], timeout_s=560)
 # Smoke test of the script itself on any machine with a webgpu adapter (lavapipe is enough; tiny batches,
 # no PyTorch, minutes):   GPU_CHECK_DRY=1 bash tools/bench/gpu_check.sh
