@@ -3,7 +3,9 @@
  *
  * - `data nqueens --variant paper|released-code --seed N --out DIR [--format index|trm|jsonl]`
  * - `data arc --set arc-agi-1|arc-agi-2 --augmentations N --seed N [--data-dir DIR] [--source dirs|kaggle]
- *   --out DIR [--format index|trm|jsonl]`
+ *   [--canvas G] [--validation N] --out DIR [--format index|trm|jsonl]`
+ * - `data arc --counts [--set ...] [--data-dir DIR]`: per subset, the tasks and test inputs whose every
+ *   grid fits a G x G canvas, for G = 8..15 (and --canvas G when given); builds nothing
  * - `data fetch [--set NAME...] [--cache DIR]`
  * - `data manifest --data-dir DIR --out FILE` (maintainers: rebuild the committed hash manifest)
  *
@@ -13,15 +15,19 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import {
+  ARC_MAX_SIZE,
   ARC_SETS,
   buildArcIndex,
   buildManifest,
+  canvasCounts,
+  checkCanvas,
   DATA_FORMATS,
   DEFAULT_ARCHIVE_BASE_URL,
   defaultCacheDir,
   FETCH_SETS,
   fetchSets,
   generateNQueens,
+  loadSubset,
   NQUEENS_VARIANTS,
   nqueensSummary,
   parseArcSet,
@@ -34,8 +40,19 @@ import {
   type WriteSummary,
 } from "../lib/data/mod.ts";
 import { writeTextAtomic } from "../lib/io/mod.ts";
+import { InputError } from "../lib/errors.ts";
 import { outOption, print, printErr, seedOption } from "./_common.ts";
 import { createProgress, formatDuration } from "./_progress.ts";
+
+function canvasArg(v: string): number {
+  const n = Number(v);
+  try {
+    if (!/^\d+$/.test(v)) throw new RangeError(`expected an integer in 1..${ARC_MAX_SIZE}, got "${v}"`);
+    return checkCanvas(n);
+  } catch (e) {
+    throw new InvalidArgumentError(`${(e as Error).message}.`);
+  }
+}
 
 function countOption(flags: string, description: string, defaultValue: number): Option {
   return new Option(flags, description).default(defaultValue).argParser((v) => {
@@ -96,6 +113,31 @@ function nqueensCommand(): Command {
     });
 }
 
+/** The canvas sides `data arc --counts` tabulates (docs/data.md has the table). */
+const COUNT_SIDES = [8, 9, 10, 11, 12, 13, 14, 15];
+
+async function printCanvasCounts(
+  set: keyof typeof ARC_SETS,
+  source: "dirs" | "kaggle",
+  dataDir: string,
+  extra?: number,
+) {
+  const sides = [...new Set([...COUNT_SIDES, ...(extra === undefined ? [] : [extra])])].sort((a, b) => a - b);
+  const tasks = [];
+  for (const s of ARC_SETS[set].subsets) tasks.push(...await loadSubset(dataDir, s, source));
+  const counts = canvasCounts(tasks, sides);
+  print(`ARC ${set} (${source} from ${dataDir}): tasks (test inputs) whose every grid fits G x G`);
+  print(`| subset | all | ${sides.map((g) => `G = ${g}`).join(" | ")} |`);
+  print(`|---|---|${sides.map(() => "---").join("|")}|`);
+  for (const c of counts) {
+    print(
+      `| ${c.subset} | ${c.tasks} (${c.testInputs}) | ${
+        c.kept.map((k) => `${k.tasks} (${k.testInputs})`).join(" | ")
+      } |`,
+    );
+  }
+}
+
 function arcCommand(): Command {
   return new Command("arc")
     .description("build the ARC dataset as TRM does (augmentation index, or TRM's arrays, or JSON Lines)")
@@ -104,7 +146,13 @@ function arcCommand(): Command {
     .addOption(seedOption(0))
     .addOption(new Option("--data-dir <dir>", "ARC data (default: $TRM_DIS_DATA_DIR, else the fetch cache)"))
     .addOption(new Option("--source <name>", "dirs (upstream per-task files) or kaggle (TRM's files)").default("dirs"))
-    .addOption(outOption().makeOptionMandatory())
+    .addOption(
+      new Option("--canvas <G>", `canvas side 1..${ARC_MAX_SIZE}; tasks that do not fit are left out and counted`)
+        .argParser(canvasArg),
+    )
+    .addOption(countOption("--validation <n>", "training tasks whose test pairs form a validation split", 0))
+    .addOption(new Option("--counts", "print the tasks that fit G x G canvases per subset, build nothing"))
+    .addOption(outOption())
     .addOption(new Option("--format <name>", `output: ${DATA_FORMATS.join(", ")}`).default("index"))
     .action(async (opts: {
       set: string;
@@ -112,13 +160,23 @@ function arcCommand(): Command {
       seed: number;
       dataDir?: string;
       source: string;
-      out: string;
+      canvas?: number;
+      validation: number;
+      counts?: boolean;
+      out?: string;
       format: string;
     }) => {
       const set = parseArcSet(opts.set);
       const source = parseArcSource(opts.source);
       const format = parseDataFormat(opts.format);
       const dataDir = opts.dataDir ?? defaultDataDir();
+      if (opts.counts) {
+        await printCanvasCounts(set, source, dataDir, opts.canvas);
+        return;
+      }
+      if (opts.out === undefined) throw new InputError("Cannot build ARC: --out <dir> is required (or pass --counts)");
+      const out = opts.out;
+      const canvas = opts.canvas ?? ARC_MAX_SIZE;
       const t0 = performance.now();
       const progress = createProgress({ label: "augment tasks" });
       const index = await (async () => {
@@ -129,6 +187,8 @@ function arcCommand(): Command {
             dataDir,
             seed: opts.seed,
             augmentations: opts.augmentations,
+            canvas,
+            validation: opts.validation,
             onProgress: progress.update,
           });
         } finally {
@@ -138,6 +198,8 @@ function arcCommand(): Command {
       const tIndex = performance.now();
       const perSubset: Record<string, number> = {};
       for (const t of index.tasks) perSubset[t.subset] = (perSubset[t.subset] ?? 0) + 1;
+      const excluded: Record<string, number> = {};
+      for (const x of index.excluded) excluded[x.subset] = (excluded[x.subset] ?? 0) + 1;
       let short = 0;
       for (let k = 0; k < index.tasks.length; k++) {
         if (index.augOffsets[k + 1] - index.augOffsets[k] < opts.augmentations) short++;
@@ -148,6 +210,8 @@ function arcCommand(): Command {
         source,
         seed: opts.seed,
         augmentations: opts.augmentations,
+        ...(canvas !== ARC_MAX_SIZE ? { canvas, excludedTasks: excluded } : {}),
+        ...(index.validation.length > 0 ? { validationTasks: index.validation } : {}),
         tasks: perSubset,
         testSubset: index.testSubset,
         acceptedAugmentations: index.augDihedral.length,
@@ -159,14 +223,24 @@ function arcCommand(): Command {
       const write = createProgress({ label: "write examples" });
       const res = await (async () => {
         try {
-          return await writeArcDataset(opts.out, index, format, { onProgress: write.update, summary });
+          return await writeArcDataset(out, index, format, { onProgress: write.update, summary });
         } finally {
           write.stop();
         }
       })();
       print(
-        `ARC ${set} (${source} from ${dataDir}), seed ${opts.seed}, ${opts.augmentations} augmentations, format ${format}`,
+        `ARC ${set} (${source} from ${dataDir}), seed ${opts.seed}, ${opts.augmentations} augmentations, ` +
+          `${canvas}x${canvas} canvas, format ${format}`,
       );
+      if (canvas !== ARC_MAX_SIZE) {
+        print(
+          `  left out (a grid larger than ${canvas}x${canvas}): ${index.excluded.length} tasks` +
+            (index.excluded.length > 0 ? ` (${Object.entries(excluded).map(([k, v]) => `${k} ${v}`).join(", ")})` : ""),
+        );
+      }
+      if (index.validation.length > 0) {
+        print(`  validation: the test pairs of ${index.validation.length} training tasks are held out of train`);
+      }
       print(
         `  tasks: ${
           Object.entries(perSubset).map(([k, v]) => `${k} ${v}`).join(", ")
@@ -181,7 +255,7 @@ function arcCommand(): Command {
       }
       print(`  source hash ${index.sourceHash}`);
       print(`  augmentation hash ${index.augmentationHash}`);
-      printFiles(opts.out, res);
+      printFiles(out, res);
       print(`  time ${seconds(t0)} (index ${((tIndex - t0) / 1000).toFixed(1)} s)`);
     });
 }

@@ -119,3 +119,38 @@ Deno.test({
     }
   },
 });
+
+Deno.test("data arc --canvas leaves out and counts the tasks that do not fit; --counts tabulates them", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const root = join(dir, "data");
+    const put = async (sub: string, name: string) => {
+      await Deno.mkdir(join(root, sub), { recursive: true });
+      await Deno.copyFile(join(FIXTURES, "tasks", `${name}.json`), join(root, sub, `${name}.json`));
+    };
+    await put("arc-agi-1/training", "flip");
+    await put("arc-agi-1/evaluation", "grow");
+    await put("arc-agi-1/evaluation", "big");
+    await put("concept-arc/Copy", "mono2x3");
+    const out = join(dir, "out");
+    const r = await run("arc", "--data-dir", root, "--augmentations", "2", "--canvas", "6", "--out", out);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /6x6 canvas/);
+    assert.match(r.out, /left out \(a grid larger than 6x6\): 1 tasks \(evaluation 1\)/);
+    assert.match(r.out, /tasks: training 1, evaluation 1, concept 1/);
+    const index = arcIndexFromJson(JSON.parse(await Deno.readTextFile(join(out, "index.json"))), "index.json");
+    assert.equal(index.canvas, 6);
+    assert.deepEqual(index.excluded.map((x) => [x.id, x.h, x.w]), [["big", 1, 30]]);
+    const c = await run("arc", "--data-dir", root, "--counts");
+    assert.equal(c.code, 0, c.err);
+    assert.match(c.out, /\| evaluation \| 2 \(3\) \| 1 \(2\) \| 1 \(2\) \| 1 \(2\) \|/);
+    const bad = await run("arc", "--data-dir", root, "--canvas", "31", "--out", out);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /Cannot use an ARC canvas of side 31/);
+    const noOut = await run("arc", "--data-dir", root);
+    assert.equal(noOut.code, 2);
+    assert.match(noOut.err, /--out <dir> is required/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -153,3 +153,28 @@ Deno.test("a diverging run (lr 1e30) exits 1 naming the step and keeps its last 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("train: a canvas smaller than a task the config names is exit 2 naming the task and its size", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "train_cli_test_" });
+  try {
+    const data = join(dir, "data", "arc-agi-1");
+    for (const [sub, name] of [["training", "flip"], ["evaluation", "big"]]) {
+      await Deno.mkdir(join(data, sub), { recursive: true });
+      await Deno.copyFile(join("fixtures", "data", "tasks", `${name}.json`), join(data, sub, `${name}.json`));
+    }
+    await Deno.mkdir(join(dir, "data", "concept-arc"), { recursive: true });
+    await Deno.copyFile(join("fixtures", "data", "tasks", "mono2x3.json"), join(dir, "data", "concept-arc", "m.json"));
+    const cfg = join(dir, "arc.yaml");
+    await Deno.writeTextFile(
+      cfg,
+      `data: {kind: arc, data_dir: ${join(dir, "data")}, canvas: 12, subset: {ids: [flip, big]}}\n` +
+        "model: {preset: arc-dis-compact}\n",
+    );
+    const r = await cli("train", cfg, "--out", join(dir, "run"), ...WASM);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(errorLine(r), /names "big" \(evaluation\), whose 1x30 grid .* does not fit the 12x12 canvas/);
+    await assert.rejects(Deno.stat(join(dir, "run")), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

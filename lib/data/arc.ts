@@ -258,3 +258,108 @@ export function taskToJson(t: ArcTask): { train: unknown[]; test: unknown[] } {
   const pairs = (ps: ArcPair[]) => ps.map((p) => ({ input: gridToJson(p.input), output: gridToJson(p.output) }));
   return { train: pairs(t.train), test: pairs(t.test) };
 }
+
+/** The largest grid of a task: where it is (`train[0].output`), its shape, and its longer side. */
+export interface LargestGrid {
+  where: string;
+  h: number;
+  w: number;
+  side: number;
+}
+
+/**
+ * The grid of a task with the longest side (train and test, inputs and outputs; the first such grid in
+ * that order). A task fits a G x G canvas under every dihedral transform exactly when `side <= G`.
+ *
+ * @example
+ * ```ts
+ * import { largestGrid } from "./arc.ts";
+ * const g = (h: number, w: number) => ({ h, w, cells: new Uint8Array(h * w) });
+ * largestGrid({ id: "x", subset: "training", train: [{ input: g(2, 3), output: g(4, 1) }], test: [] });
+ * // { where: "train[0].output", h: 4, w: 1, side: 4 }
+ * ```
+ */
+export function largestGrid(task: ArcTask): LargestGrid {
+  let best: LargestGrid = { where: "", h: 0, w: 0, side: 0 };
+  for (const key of ["train", "test"] as const) {
+    task[key].forEach((p, i) => {
+      for (const io of ["input", "output"] as const) {
+        const g = p[io];
+        const side = Math.max(g.h, g.w);
+        if (side > best.side) best = { where: `${key}[${i}].${io}`, h: g.h, w: g.w, side };
+      }
+    });
+  }
+  return best;
+}
+
+/** Tasks kept on a canvas and those left out, each with its largest grid. */
+export interface CanvasFit {
+  canvas: number;
+  kept: ArcTask[];
+  excluded: { task: ArcTask; largest: LargestGrid }[];
+}
+
+/**
+ * Splits tasks into those whose every grid fits a `canvas` x `canvas` canvas and those left out (never
+ * cropped), keeping the input order in both.
+ *
+ * @example
+ * ```ts
+ * import { fitCanvas } from "./arc.ts";
+ * const g = (h: number, w: number) => ({ h, w, cells: new Uint8Array(h * w) });
+ * const t = (id: string, s: number) => ({ id, subset: "training" as const, train: [{ input: g(s, s), output: g(1, 1) }], test: [] });
+ * const fit = fitCanvas([t("a", 10), t("b", 11)], 10);
+ * [fit.kept.map((x) => x.id), fit.excluded.map((x) => x.task.id)]; // [["a"], ["b"]]
+ * ```
+ */
+export function fitCanvas(tasks: readonly ArcTask[], canvas: number): CanvasFit {
+  const kept: ArcTask[] = [];
+  const excluded: CanvasFit["excluded"] = [];
+  for (const task of tasks) {
+    const largest = largestGrid(task);
+    if (largest.side <= canvas) kept.push(task);
+    else excluded.push({ task, largest });
+  }
+  return { canvas, kept, excluded };
+}
+
+/** Per subset: tasks and test inputs in all, and those kept on each canvas side. */
+export interface CanvasCount {
+  subset: ArcSubset;
+  tasks: number;
+  testInputs: number;
+  /** By canvas side, in the order asked for. */
+  kept: { canvas: number; tasks: number; testInputs: number }[];
+}
+
+/**
+ * Counts, per subset (in first-seen order), the tasks and test inputs that fit each canvas side.
+ *
+ * @example
+ * ```ts
+ * import { canvasCounts } from "./arc.ts";
+ * const g = (h: number, w: number) => ({ h, w, cells: new Uint8Array(h * w) });
+ * const t = (s: number) => ({ id: `${s}`, subset: "training" as const, train: [{ input: g(s, s), output: g(1, 1) }], test: [{ input: g(1, 1), output: g(1, 1) }] });
+ * canvasCounts([t(9), t(12)], [10, 12])[0].kept.map((k) => k.tasks); // [1, 2]
+ * ```
+ */
+export function canvasCounts(tasks: readonly ArcTask[], canvases: readonly number[]): CanvasCount[] {
+  const bySubset = new Map<ArcSubset, ArcTask[]>();
+  for (const t of tasks) bySubset.set(t.subset, [...(bySubset.get(t.subset) ?? []), t]);
+  return [...bySubset].map(([subset, list]) => {
+    const sides = list.map((t) => largestGrid(t).side);
+    const tests = list.map((t) => t.test.length);
+    const sum = (keep: (i: number) => boolean) => tests.reduce((a, n, i) => a + (keep(i) ? n : 0), 0);
+    return {
+      subset,
+      tasks: list.length,
+      testInputs: sum(() => true),
+      kept: canvases.map((canvas) => ({
+        canvas,
+        tasks: sides.filter((s) => s <= canvas).length,
+        testInputs: sum((i) => sides[i] <= canvas),
+      })),
+    };
+  });
+}

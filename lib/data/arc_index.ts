@@ -11,8 +11,17 @@
  *   (input, output) pairs, shapes included) equals the original's or an accepted one's is dropped; stop
  *   at N accepted or 5N tries. A task's group is [original, aug 1, ..., aug A] in both splits;
  * - puzzle identifiers 1.. in train order (0 is blank); the same puzzle has the same id in both splits;
- * - translation (train split only): per example an offset drawn from [0, 30 - max(h_in, h_out)] for
- *   rows and likewise for columns, except one random example per puzzle left at the top-left.
+ * - translation (train split only): per example an offset drawn from [0, G - max(h_in, h_out)] for
+ *   rows and likewise for columns, except one random example per puzzle left at the top-left; G is the
+ *   canvas side (TRM's 30, or the reduced benchmark's, docs/data.md).
+ *
+ * Two options beyond TRM, both off by default so a default build is TRM's:
+ * - `canvas`: the side G of the canvas (1..30); every task given must fit it under every dihedral
+ *   transform (its longest grid side <= G). {@linkcode buildArcIndex} leaves out, and records in
+ *   `excluded`, the tasks that do not fit; {@linkcode buildArcIndexFromTasks} refuses them;
+ * - `validation`: N tasks of the first subset (training), drawn from stream `arc/validation`, whose test
+ *   pairs are held out of train and form a `validation` split (scored like test, never reported as the
+ *   test score). Their demonstrations stay in train, so their puzzles keep their identifiers.
  *
  * Randomness is ours, not numpy's: the task order comes from stream `arc/order/<subset>`, a task's
  * augmentations from stream `arc/augment/<task id>`, and translations from a counter-based generator
@@ -29,9 +38,10 @@ import { DataError } from "../errors.ts";
 import {
   applyColors,
   ARC_MAX_SIZE,
-  ARC_SEQ_LEN,
   ARC_VOCAB,
+  arcSeqLen,
   augmentName,
+  checkCanvas,
   dihedral,
   encodeGridInto,
   type Grid,
@@ -43,6 +53,7 @@ import {
   type ArcSource,
   type ArcSubset,
   type ArcTask,
+  fitCanvas,
   gridToJson,
   loadSubset,
   parseArcSet,
@@ -67,6 +78,12 @@ export interface ArcIndex {
   augmentations: number;
   subsets: ArcSubset[];
   testSubset: ArcSubset;
+  /** Side of the canvas (TRM: 30); examples are `canvas * canvas` tokens. */
+  canvas: number;
+  /** Ids of the tasks whose test pairs form the validation split (sorted; empty: no validation split). */
+  validation: string[];
+  /** Tasks left out because they do not fit the canvas, in load order (empty when every task fits). */
+  excluded: ArcExcluded[];
   /** Tasks in group order: subsets in order, shuffled within each. */
   tasks: ArcTask[];
   /** `augOffsets[k] .. augOffsets[k + 1]` are task k's accepted augmentations [T + 1]. */
@@ -81,6 +98,16 @@ export interface ArcIndex {
   augmentationHash: string;
 }
 
+/** A task left out of a build: it does not fit the canvas. */
+export interface ArcExcluded {
+  id: string;
+  subset: ArcSubset;
+  /** Its largest grid: where, and its shape. */
+  where: string;
+  h: number;
+  w: number;
+}
+
 /** Options for {@linkcode buildArcIndex}. */
 export interface ArcIndexOptions {
   set: string;
@@ -89,7 +116,35 @@ export interface ArcIndexOptions {
   /** Default 1000, as TRM. */
   augmentations?: number;
   source?: ArcSource;
+  /** Canvas side (default 30): tasks that do not fit are left out and listed in `excluded`. */
+  canvas?: number;
+  /** Training tasks whose test pairs form the validation split (default 0: none). */
+  validation?: number;
   onProgress?: DataProgress;
+}
+
+/** The options of {@linkcode buildArcIndexFromTasks}. */
+export interface ArcIndexBuildOptions {
+  subsets: ArcSubset[];
+  testSubset: ArcSubset;
+  seed: number;
+  augmentations: number;
+  /** Canvas side (default 30); every task must fit it. */
+  canvas?: number;
+  /** Tasks of `subsets[0]` whose test pairs form the validation split (default 0). */
+  validation?: number;
+  onProgress?: DataProgress;
+}
+
+/** The tasks that do not fit a canvas, as an index records them. */
+export function excludedTasks(tasks: readonly ArcTask[], canvas: number): ArcExcluded[] {
+  return fitCanvas(tasks, canvas).excluded.map(({ task, largest }) => ({
+    id: task.id,
+    subset: task.subset,
+    where: largest.where,
+    h: largest.h,
+    w: largest.w,
+  }));
 }
 
 /**
@@ -105,27 +160,40 @@ export async function buildArcIndex(opts: ArcIndexOptions): Promise<ArcIndex> {
   const set = parseArcSet(opts.set);
   const source = opts.source ?? "dirs";
   const spec = ARC_SETS[set];
+  const canvas = checkCanvas(opts.canvas ?? ARC_MAX_SIZE);
   const bySubset: ArcTask[][] = [];
   for (const s of spec.subsets) bySubset.push(await loadSubset(opts.dataDir, s, source));
-  const index = buildArcIndexFromTasks(bySubset.flat(), {
+  const fit = fitCanvas(bySubset.flat(), canvas);
+  const index = buildArcIndexFromTasks(fit.kept, {
     subsets: [...spec.subsets],
     testSubset: spec.testSubset,
     seed: opts.seed,
     augmentations: opts.augmentations ?? 1000,
+    canvas,
+    validation: opts.validation,
     onProgress: opts.onProgress,
   });
-  return { ...index, set, source };
+  return { ...index, set, source, excluded: excludedTasks(bySubset.flat(), canvas) };
 }
 
-/** Builds an index from tasks already loaded (their `subset` fields must be among `subsets`). */
-export function buildArcIndexFromTasks(
-  tasks: ArcTask[],
-  opts: { subsets: ArcSubset[]; testSubset: ArcSubset; seed: number; augmentations: number; onProgress?: DataProgress },
-): ArcIndex {
+/**
+ * Builds an index from tasks already loaded (their `subset` fields must be among `subsets`). A task that
+ * does not fit `opts.canvas` is a DataError naming it and its largest grid.
+ */
+export function buildArcIndexFromTasks(tasks: ArcTask[], opts: ArcIndexBuildOptions): ArcIndex {
   const { subsets, testSubset, seed, augmentations } = opts;
   if (!Number.isInteger(augmentations) || augmentations < 0) {
     throw new RangeError(
       `Cannot build the ARC index: augmentations must be a non-negative integer, got ${augmentations}`,
+    );
+  }
+  const canvas = checkCanvas(opts.canvas ?? ARC_MAX_SIZE);
+  const tooBig = fitCanvas(tasks, canvas).excluded[0];
+  if (tooBig !== undefined) {
+    const { task, largest } = tooBig;
+    throw new DataError(
+      `Cannot build the ARC index on a ${canvas}x${canvas} canvas: task "${task.id}" (${task.subset}) has a ` +
+        `${largest.h}x${largest.w} grid (${largest.where}); raise the canvas to ${largest.side} or leave the task out`,
     );
   }
   const seen = new Map<string, ArcSubset>();
@@ -147,6 +215,7 @@ export function buildArcIndexFromTasks(
   }
   const stray = tasks.find((t) => !subsets.includes(t.subset));
   if (stray) throw new DataError(`Cannot build the ARC index: task "${stray.id}" is in subset "${stray.subset}"`);
+  const validation = validationTasks(tasks, subsets[0], testSubset, seed, opts.validation ?? 0);
 
   const augOffsets = new Int32Array(ordered.length + 1);
   let augDihedral = new Uint8Array(1024);
@@ -179,6 +248,9 @@ export function buildArcIndexFromTasks(
     augmentations,
     subsets: [...subsets],
     testSubset,
+    canvas,
+    validation,
+    excluded: [],
     tasks: ordered,
     augOffsets,
     augDihedral: augDihedral.slice(0, total),
@@ -188,6 +260,27 @@ export function buildArcIndexFromTasks(
   };
   index.augmentationHash = augmentationHash(index);
   return index;
+}
+
+/** Draws the validation tasks: `n` tasks of `subset` (by id, shuffled by stream `arc/validation`), sorted. */
+function validationTasks(
+  tasks: readonly ArcTask[],
+  subset: ArcSubset,
+  testSubset: ArcSubset,
+  seed: number,
+  n: number,
+): string[] {
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(`Cannot build the ARC index: validation must be a non-negative integer, got ${n}`);
+  }
+  if (n === 0) return [];
+  const pool = subset === testSubset ? [] : tasks.filter((t) => t.subset === subset).map((t) => t.id).sort();
+  if (n > pool.length) {
+    throw new DataError(
+      `Cannot build the ARC index: ${n} validation tasks asked for, but subset "${subset}" has ${pool.length} tasks`,
+    );
+  }
+  return stream(seed, "arc/validation").shuffle(pool).slice(0, n).sort();
 }
 
 function sourceHash(tasks: ArcTask[]): string {
@@ -345,9 +438,14 @@ export function augmentTask(task: ArcTask, count: number, seed: number): { t: nu
 
 // ---- splits ----
 
+/** The splits of an ARC index. */
+export type ArcSplitName = "train" | "test" | "validation";
+
 /** A split of an ARC index, with the names and augmentation behind each puzzle and example. */
 export interface ArcSplit extends PuzzleSplit {
-  readonly which: "train" | "test";
+  readonly which: ArcSplitName;
+  /** Canvas side: examples are `canvas * canvas` tokens. */
+  readonly canvas: number;
   /** The task index (into `index.tasks`) of each group [G]. */
   readonly groupTasks: Int32Array;
   /** Puzzle name of puzzle p (TRM's identifier string). */
@@ -372,15 +470,30 @@ export interface ArcExampleInfo {
 
 const IDENTITY = Uint8Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 
-/** Train and test splits of an index, in TRM's layout. */
-export function arcSplits(index: ArcIndex): { train: ArcSplit; test: ArcSplit } {
-  return { train: arcSplit(index, "train"), test: arcSplit(index, "test") };
+/** Train and test splits of an index, in TRM's layout, and the validation split (null when none). */
+export function arcSplits(index: ArcIndex): { train: ArcSplit; test: ArcSplit; validation: ArcSplit | null } {
+  return {
+    train: arcSplit(index, "train"),
+    test: arcSplit(index, "test"),
+    validation: index.validation.length > 0 ? arcSplit(index, "validation") : null,
+  };
 }
 
-/** The pairs of task `t` that go to a split (TRM's split rule). */
-export function splitPairs(t: ArcTask, which: "train" | "test", testSubset: ArcSubset): ArcPair[] {
+/**
+ * The pairs of task `t` that go to a split (TRM's split rule); `heldOut` marks a validation task, whose
+ * test pairs go to the validation split instead of train.
+ */
+export function splitPairs(t: ArcTask, which: ArcSplitName, testSubset: ArcSubset, heldOut = false): ArcPair[] {
   if (which === "test") return t.subset === testSubset ? t.test : [];
-  return t.subset === testSubset ? t.train : [...t.train, ...t.test];
+  if (which === "validation") return heldOut && t.subset !== testSubset ? t.test : [];
+  return t.subset === testSubset || heldOut ? t.train : [...t.train, ...t.test];
+}
+
+/** The tasks a split is scored on (test: the test subset's tasks; validation: the held-out tasks). */
+export function scoredTasks(index: ArcIndex, which: "test" | "validation"): ArcTask[] {
+  if (which === "test") return index.tasks.filter((t) => t.subset === index.testSubset);
+  const held = new Set(index.validation);
+  return index.tasks.filter((t) => held.has(t.id));
 }
 
 /** Total puzzle identifiers of an index, including the blank id 0. */
@@ -414,10 +527,12 @@ function augmentationOf(index: ArcIndex, k: number, a: number): [number, Uint8Ar
   return [index.augDihedral[g], index.augColors.subarray(g * 10, g * 10 + 10)];
 }
 
-function arcSplit(index: ArcIndex, which: "train" | "test"): ArcSplit {
-  const { tasks, augOffsets, testSubset } = index;
+function arcSplit(index: ArcIndex, which: ArcSplitName): ArcSplit {
+  const { tasks, augOffsets, testSubset, canvas } = index;
+  const held = new Set(index.validation);
+  const pairsOf = (k: number) => splitPairs(tasks[k], which, testSubset, held.has(tasks[k].id));
   const groupTasks: number[] = [];
-  for (let k = 0; k < tasks.length; k++) if (splitPairs(tasks[k], which, testSubset).length > 0) groupTasks.push(k);
+  for (let k = 0; k < tasks.length; k++) if (pairsOf(k).length > 0) groupTasks.push(k);
   const G = groupTasks.length;
   const groupIndices = new Int32Array(G + 1);
   for (let g = 0; g < G; g++) {
@@ -429,7 +544,7 @@ function arcSplit(index: ArcIndex, which: "train" | "test"): ArcSplit {
   const puzzleIdentifiers = new Int32Array(P);
   for (let g = 0; g < G; g++) {
     const k = groupTasks[g];
-    const n = splitPairs(tasks[k], which, testSubset).length;
+    const n = pairsOf(k).length;
     for (let p = groupIndices[g]; p < groupIndices[g + 1]; p++) {
       puzzleIndices[p + 1] = puzzleIndices[p] + n;
       // The id of (task k, augmentation a) is its position in the train split, plus 1.
@@ -438,7 +553,7 @@ function arcSplit(index: ArcIndex, which: "train" | "test"): ArcSplit {
   }
   const translate = which === "train";
   const key = seedWords(deriveSeed(index.seed, "arc/translate"));
-  const tasksPairs = tasks.map((t) => splitPairs(t, which, testSubset));
+  const tasksPairs = tasks.map((_, k) => pairsOf(k));
 
   const locate = (e: number) => {
     const p = rangeOf(puzzleIndices, e);
@@ -454,8 +569,8 @@ function arcSplit(index: ArcIndex, which: "train" | "test"): ArcSplit {
     const noAug = counterRng(key, p, -1).int(n);
     if (j === noAug) return [0, 0];
     const rng = counterRng(key, p, j);
-    const r = rng.int(ARC_MAX_SIZE - Math.max(inp.h, out.h) + 1);
-    const c = rng.int(ARC_MAX_SIZE - Math.max(inp.w, out.w) + 1);
+    const r = rng.int(canvas - Math.max(inp.h, out.h) + 1);
+    const c = rng.int(canvas - Math.max(inp.w, out.w) + 1);
     return [r, c];
   };
   const augmented = (k: number, a: number, j: number) => {
@@ -471,7 +586,8 @@ function arcSplit(index: ArcIndex, which: "train" | "test"): ArcSplit {
 
   return {
     which,
-    seqLen: ARC_SEQ_LEN,
+    canvas,
+    seqLen: arcSeqLen(canvas),
     vocabSize: ARC_VOCAB,
     numIdentifiers: numIdentifiers(index),
     ignoreLabelId: 0,
@@ -483,8 +599,8 @@ function arcSplit(index: ArcIndex, which: "train" | "test"): ArcSplit {
       const { p, k, a, j, n } = locate(e);
       const { input, output } = augmented(k, a, j);
       const [r, c] = offsets(p, j, n, input, output);
-      encodeGridInto(inputs, at, input, r, c);
-      encodeGridInto(labels, at, output, r, c);
+      encodeGridInto(inputs, at, input, r, c, canvas);
+      encodeGridInto(labels, at, output, r, c, canvas);
     },
     puzzleName(p) {
       return identifierName(index, puzzleIdentifiers[p]);
@@ -513,7 +629,11 @@ function arcSplit(index: ArcIndex, which: "train" | "test"): ArcSplit {
 export const ARC_INDEX_FORMAT = "trm-dis-arc-index";
 export const ARC_INDEX_VERSION = 1;
 
-/** The index as JSON (`index.json`): tasks with their grids and augmentation codes. */
+/**
+ * The index as JSON (`index.json`): tasks with their grids and augmentation codes. `canvas`, `validation`
+ * and `excluded` are written only when they differ from TRM's build (30, none, none), so a default index
+ * file is what it was before the options existed.
+ */
 export function arcIndexToJson(index: ArcIndex): Record<string, unknown> {
   return {
     format: ARC_INDEX_FORMAT,
@@ -524,6 +644,9 @@ export function arcIndexToJson(index: ArcIndex): Record<string, unknown> {
     augmentations: index.augmentations,
     subsets: index.subsets,
     testSubset: index.testSubset,
+    ...(index.canvas !== ARC_MAX_SIZE ? { canvas: index.canvas } : {}),
+    ...(index.validation.length > 0 ? { validation: index.validation } : {}),
+    ...(index.excluded.length > 0 ? { excluded: index.excluded } : {}),
     sourceHash: index.sourceHash,
     augmentationHash: index.augmentationHash,
     tasks: index.tasks.map((t, k) => ({
@@ -575,6 +698,9 @@ export function arcIndexFromJson(value: unknown, file: string): ArcIndex {
     augmentations: v.augmentations as number,
     subsets: v.subsets as ArcSubset[],
     testSubset: v.testSubset as ArcSubset,
+    canvas: (v.canvas ?? ARC_MAX_SIZE) as number,
+    validation: (v.validation ?? []) as string[],
+    excluded: (v.excluded ?? []) as ArcExcluded[],
     tasks,
     augOffsets,
     augDihedral,
@@ -586,5 +712,15 @@ export function arcIndexFromJson(value: unknown, file: string): ArcIndex {
   if (index.sourceHash !== v.sourceHash || index.augmentationHash !== v.augmentationHash) {
     fail("its content does not match its recorded hashes (edited or corrupt)");
   }
+  try {
+    checkCanvas(index.canvas);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const tooBig = fitCanvas(tasks, index.canvas).excluded[0];
+  if (tooBig) fail(`task "${tooBig.task.id}" does not fit its ${index.canvas}x${index.canvas} canvas`);
+  const ids = new Set(tasks.map((t) => t.id));
+  const stray = index.validation.find((id) => !ids.has(id));
+  if (stray !== undefined) fail(`validation task "${stray}" is not among its tasks`);
   return index;
 }

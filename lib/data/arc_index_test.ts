@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { deriveSeed, stream } from "../random/mod.ts";
 import { DataError } from "../errors.ts";
 import { applyColors, augmentName, dihedral, encodeGrid, type Grid } from "./augment.ts";
-import { type ArcSubset, type ArcTask, loadSubset, loadTaskFile } from "./arc.ts";
+import { type ArcSubset, type ArcTask, canvasCounts, fitCanvas, loadSubset, loadTaskFile } from "./arc.ts";
 import {
   arcIndexFromJson,
   arcIndexToJson,
@@ -68,7 +68,16 @@ function referenceGroup(task: ArcTask, numAug: number, seed: number) {
   return group;
 }
 
-function denseBuild(tasks: ArcTask[], subsets: ArcSubset[], testSubset: ArcSubset, seed: number, numAug: number) {
+/** The dense build on a `canvas` x `canvas` canvas; `held` tasks' test pairs go to a validation split. */
+function denseBuild(
+  tasks: ArcTask[],
+  subsets: ArcSubset[],
+  testSubset: ArcSubset,
+  seed: number,
+  numAug: number,
+  canvas = 30,
+  held: ReadonlySet<string> = new Set(),
+) {
   const order: ArcTask[] = [];
   for (const s of subsets) {
     const ts = tasks.filter((t) => t.subset === s).sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -78,12 +87,16 @@ function denseBuild(tasks: ArcTask[], subsets: ArcSubset[], testSubset: ArcSubse
   const ids = new Map<string, number>();
   for (const { group } of groups) for (const a of group) if (!ids.has(a.name)) ids.set(a.name, ids.size + 1);
   const key = seedWords(deriveSeed(seed, "arc/translate"));
-  const split = (which: "train" | "test"): Dense => {
+  const split = (which: "train" | "test" | "validation"): Dense => {
     const d: Dense = { inputs: [], labels: [], puzzleIdentifiers: [], puzzleIndices: [0], groupIndices: [0] };
     for (const { task, group } of groups) {
+      const isTest = task.subset === testSubset;
+      const isHeld = held.has(task.id);
       const pairs = which === "test"
-        ? (task.subset === testSubset ? task.test : [])
-        : (task.subset === testSubset ? task.train : [...task.train, ...task.test]);
+        ? (isTest ? task.test : [])
+        : which === "validation"
+        ? (isHeld ? task.test : [])
+        : (isTest || isHeld ? task.train : [...task.train, ...task.test]);
       if (pairs.length === 0) continue;
       for (const a of group) {
         const p = d.puzzleIdentifiers.length;
@@ -95,11 +108,11 @@ function denseBuild(tasks: ArcTask[], subsets: ArcSubset[], testSubset: ArcSubse
           let c = 0;
           if (which === "train" && j !== noAug) {
             const rng = counterRng(key, p, j);
-            r = rng.int(30 - Math.max(inp.h, out.h) + 1);
-            c = rng.int(30 - Math.max(inp.w, out.w) + 1);
+            r = rng.int(canvas - Math.max(inp.h, out.h) + 1);
+            c = rng.int(canvas - Math.max(inp.w, out.w) + 1);
           }
-          d.inputs.push([...encodeGrid(inp, { rowOffset: r, colOffset: c })]);
-          d.labels.push([...encodeGrid(out, { rowOffset: r, colOffset: c })]);
+          d.inputs.push([...encodeGrid(inp, { rowOffset: r, colOffset: c, canvas })]);
+          d.labels.push([...encodeGrid(out, { rowOffset: r, colOffset: c, canvas })]);
         });
         d.puzzleIndices.push(d.inputs.length);
         d.puzzleIdentifiers.push(ids.get(a.name)!);
@@ -108,21 +121,48 @@ function denseBuild(tasks: ArcTask[], subsets: ArcSubset[], testSubset: ArcSubse
     }
     return d;
   };
-  return { train: split("train"), test: split("test"), identifiers: ["<blank>", ...ids.keys()] };
+  return {
+    train: split("train"),
+    test: split("test"),
+    validation: split("validation"),
+    identifiers: ["<blank>", ...ids.keys()],
+  };
 }
 
-function assertMatchesDense(tasks: ArcTask[], subsets: ArcSubset[], testSubset: ArcSubset, seed: number, n: number) {
-  const index = buildArcIndexFromTasks(tasks, { subsets, testSubset, seed, augmentations: n });
-  const dense = denseBuild(tasks, subsets, testSubset, seed, n);
+function assertMatchesDense(
+  tasks: ArcTask[],
+  subsets: ArcSubset[],
+  testSubset: ArcSubset,
+  seed: number,
+  n: number,
+  opts: { canvas?: number; validation?: number } = {},
+) {
+  const canvas = opts.canvas ?? 30;
+  const index = buildArcIndexFromTasks(tasks, {
+    subsets,
+    testSubset,
+    seed,
+    augmentations: n,
+    canvas: opts.canvas,
+    validation: opts.validation,
+  });
+  assert.equal(index.validation.length, opts.validation ?? 0);
+  const dense = denseBuild(tasks, subsets, testSubset, seed, n, canvas, new Set(index.validation));
   const splits = arcSplits(index);
-  for (const which of ["train", "test"] as const) {
+  assert.equal(splits.validation === null, (opts.validation ?? 0) === 0);
+  for (const which of ["train", "test", "validation"] as const) {
     const s = splits[which];
     const d = dense[which];
+    if (s === null) {
+      assert.equal(d.inputs.length, 0, "no validation split, no validation examples");
+      continue;
+    }
+    assert.equal(s.seqLen, canvas * canvas);
     assert.deepEqual([...s.groupIndices], d.groupIndices, `${which} group indices`);
     assert.deepEqual([...s.puzzleIndices], d.puzzleIndices, `${which} puzzle indices`);
     assert.deepEqual([...s.puzzleIdentifiers], d.puzzleIdentifiers, `${which} puzzle identifiers`);
-    const inp = new Uint8Array(900);
-    const lab = new Uint8Array(900);
+    const inp = new Uint8Array(canvas * canvas);
+    const lab = new Uint8Array(canvas * canvas);
     for (let e = 0; e < numExamples(s); e++) {
       inp.fill(0);
       lab.fill(0);
@@ -143,6 +183,55 @@ Deno.test("materialised examples equal a dense reference build (fixture tasks)",
   assertMatchesDense(tasks, ["training", "evaluation", "concept"], "evaluation", 6, 0);
 });
 
+Deno.test("on a small canvas, materialised examples equal a dense reference build (fixture tasks)", async () => {
+  // "big" (a 1x30 grid) does not fit; the others do, and translation stays inside the 6x6 canvas.
+  const tasks = (await fixtureTasks()).filter((t) => t.id !== "big");
+  const index = assertMatchesDense(tasks, ["training", "evaluation", "concept"], "evaluation", 5, 20, { canvas: 6 });
+  assert.equal(index.canvas, 6);
+  // The tightest canvas: grow's 2x6 output fills the canvas's width, so it has no EOS column.
+  assertMatchesDense(tasks, ["training", "evaluation", "concept"], "evaluation", 7, 3, { canvas: 6, validation: 1 });
+});
+
+Deno.test("a task that does not fit the canvas is refused by name, with its largest grid", async () => {
+  const tasks = await fixtureTasks();
+  const opts = { subsets: ["training", "evaluation", "concept"] as ArcSubset[], testSubset: "evaluation" as const };
+  assert.throws(
+    () => buildArcIndexFromTasks(tasks, { ...opts, seed: 0, augmentations: 1, canvas: 29 }),
+    (e: Error) =>
+      e instanceof DataError && /task "big" \(evaluation\) has a 1x30 grid \(train\[0\]\.input\)/.test(e.message),
+  );
+  assert.throws(() => buildArcIndexFromTasks(tasks, { ...opts, seed: 0, augmentations: 1, canvas: 31 }), RangeError);
+  assert.throws(
+    () => buildArcIndexFromTasks(tasks, { ...opts, seed: 0, augmentations: 1, validation: 2 }),
+    (e: Error) => e instanceof DataError && /2 validation tasks asked for, but subset "training" has 1/.test(e.message),
+  );
+});
+
+Deno.test("the validation split holds the test pairs of the drawn training tasks, and train loses them", async () => {
+  const tasks = await fixtureTasks();
+  const index = buildArcIndexFromTasks(tasks, {
+    subsets: ["training", "evaluation", "concept"],
+    testSubset: "evaluation",
+    seed: 1,
+    augmentations: 4,
+    validation: 1,
+  });
+  assert.deepEqual(index.validation, ["flip"]);
+  const { train, validation } = arcSplits(index);
+  const k = index.tasks.findIndex((t) => t.id === "flip");
+  const copies = 1 + index.augOffsets[k + 1] - index.augOffsets[k];
+  assert.equal(numExamples(validation!), copies * 1);
+  assert.deepEqual([...validation!.groupTasks], [k]);
+  const flipTrain = Array.from({ length: numExamples(train) }, (_, e) => train.describe(e)).filter((d) =>
+    d.task === "flip"
+  );
+  // Only the two demonstrations of each copy stay in train.
+  assert.equal(flipTrain.length, copies * 2);
+  for (let e = 0; e < numExamples(validation!); e++) {
+    assert.deepEqual([validation!.describe(e).rowOffset, validation!.describe(e).colOffset], [0, 0]);
+  }
+});
+
 Deno.test({
   name: "materialised examples equal a dense reference build (real ARC-AGI-1 subset)",
   ignore: data === null,
@@ -150,6 +239,16 @@ Deno.test({
     const pick = async (s: ArcSubset, n: number) => (await loadSubset(data!, s)).slice(0, n);
     const tasks = [...await pick("training", 3), ...await pick("evaluation", 3), ...await pick("concept", 2)];
     assertMatchesDense(tasks, ["training", "evaluation", "concept"], "evaluation", 0, 6);
+  },
+});
+
+Deno.test({
+  name: "on the 10x10 canvas, materialised examples equal a dense reference build (real ARC-AGI-1 tasks that fit)",
+  ignore: data === null,
+  fn: async () => {
+    const pick = async (s: ArcSubset, n: number) => fitCanvas(await loadSubset(data!, s), 10).kept.slice(0, n);
+    const tasks = [...await pick("training", 4), ...await pick("evaluation", 3), ...await pick("concept", 2)];
+    assertMatchesDense(tasks, ["training", "evaluation", "concept"], "evaluation", 0, 6, { canvas: 10, validation: 2 });
   },
 });
 
@@ -252,6 +351,73 @@ Deno.test("the index round-trips through index.json and refuses an edited one", 
   }
   json.tasks[0].augmentations = json.tasks[0].augmentations.replace(/^./, (c: string) => String((Number(c) + 1) % 8));
   assert.throws(() => arcIndexFromJson(json, "index.json"), DataError);
+  // A default index file has no canvas key (it is what it was before the option existed).
+  assert.equal("canvas" in arcIndexToJson(index), false);
+});
+
+Deno.test("an index on a small canvas with a validation split round-trips through index.json", async () => {
+  const tasks = (await fixtureTasks()).filter((t) => t.id !== "big");
+  const index = buildArcIndexFromTasks(tasks, {
+    subsets: ["training", "evaluation", "concept"],
+    testSubset: "evaluation",
+    seed: 2,
+    augmentations: 3,
+    canvas: 8,
+    validation: 1,
+  });
+  const json = JSON.parse(JSON.stringify(arcIndexToJson(index)));
+  assert.equal(json.canvas, 8);
+  const back = arcIndexFromJson(json, "index.json");
+  assert.equal(back.canvas, 8);
+  assert.deepEqual(back.validation, index.validation);
+  const a = arcSplits(index).validation!;
+  const b = arcSplits(back).validation!;
+  const x = new Uint8Array(64), y = new Uint8Array(64), u = new Uint8Array(64), v = new Uint8Array(64);
+  for (let e = 0; e < numExamples(a); e++) {
+    x.fill(0), y.fill(0), u.fill(0), v.fill(0);
+    a.writeExample(e, x, y, 0);
+    b.writeExample(e, u, v, 0);
+    assert.deepEqual([x, y], [u, v]);
+  }
+  assert.throws(() => arcIndexFromJson({ ...json, canvas: 5 }, "index.json"), /does not fit its 5x5 canvas/);
+});
+
+Deno.test("the fit filter keeps exactly the tasks whose longest grid side fits, and counts them", async () => {
+  const tasks = await fixtureTasks();
+  // Longest sides: flip 4, grow 6, big 30, mono2x3 3.
+  const fit = fitCanvas(tasks, 6);
+  assert.deepEqual(fit.kept.map((t) => t.id), ["flip", "grow", "mono2x3"]);
+  assert.deepEqual(fit.excluded.map((x) => [x.task.id, x.largest.h, x.largest.w]), [["big", 1, 30]]);
+  assert.deepEqual(fitCanvas(tasks, 5).kept.map((t) => t.id), ["flip", "mono2x3"]);
+  const counts = canvasCounts(tasks, [3, 4, 6, 30]);
+  assert.deepEqual(counts.map((c) => [c.subset, c.tasks, c.testInputs]), [
+    ["training", 1, 1],
+    ["evaluation", 2, 3],
+    ["concept", 1, 1],
+  ]);
+  assert.deepEqual(counts[1].kept.map((k) => [k.canvas, k.tasks, k.testInputs]), [[3, 0, 0], [4, 0, 0], [6, 1, 2], [
+    30,
+    2,
+    3,
+  ]]);
+  assert.deepEqual(counts[0].kept.map((k) => k.tasks), [0, 1, 1, 1]);
+});
+
+Deno.test({
+  name: "ARC-AGI-1 on the 10x10 canvas: the tasks left out are counted, and what is kept fits",
+  ignore: data === null,
+  fn: async () => {
+    const a = await buildArcIndex({ set: "arc-agi-1", dataDir: data!, seed: 0, augmentations: 1, canvas: 10 });
+    const kept: Record<string, number> = {};
+    for (const t of a.tasks) kept[t.subset] = (kept[t.subset] ?? 0) + 1;
+    const left: Record<string, number> = {};
+    for (const x of a.excluded) left[x.subset] = (left[x.subset] ?? 0) + 1;
+    // docs/data.md's table at G = 10.
+    assert.deepEqual(kept, { training: 178, evaluation: 77, concept: 39 });
+    assert.deepEqual(left, { training: 222, evaluation: 323, concept: 121 });
+    for (const x of a.excluded) assert.ok(Math.max(x.h, x.w) > 10, x.id);
+    assert.equal(arcSplits(a).test.seqLen, 100);
+  },
 });
 
 Deno.test({

@@ -4,6 +4,10 @@
  * 30x30 token layout with its EOS frame (`dataset/build_arc_dataset.py`, `dataset/common.py`,
  * `evaluators/arc.py` in SamsungSAILMontreal/TinyRecursiveModels @ e7b68717).
  *
+ * The canvas side is a parameter (default TRM's 30): the reduced benchmark (docs/data.md) lays grids on a
+ * G x G canvas with the same rules, G * G tokens per example. A grid must fit the canvas; its EOS row and
+ * column are written where they fit, as on TRM's canvas, so a grid of side G has no EOS on that side.
+ *
  * Evaluation inverts an augmentation from the puzzle name alone:
  * `inverseDihedral(applyColors(pred, invertColors(colors)), t)` is the same grid as TRM's
  * `inv_perm[inverse_dihedral_transform(pred, t)]`, because recolouring commutes with moving cells.
@@ -18,10 +22,39 @@ export interface Grid {
   cells: Uint8Array;
 }
 
-/** Side of TRM's ARC canvas. */
+/** Side of TRM's ARC canvas (and the largest ARC grid side). */
 export const ARC_MAX_SIZE = 30;
 /** Tokens per ARC example: the 30x30 canvas, row-major. */
 export const ARC_SEQ_LEN = ARC_MAX_SIZE * ARC_MAX_SIZE;
+
+/**
+ * Checks a canvas side: an integer in 1..30. Returns it.
+ *
+ * @example
+ * ```ts
+ * import { checkCanvas } from "./augment.ts";
+ * checkCanvas(12); // 12
+ * ```
+ */
+export function checkCanvas(canvas: number): number {
+  if (!Number.isInteger(canvas) || canvas < 1 || canvas > ARC_MAX_SIZE) {
+    throw new RangeError(`Cannot use an ARC canvas of side ${canvas}: expected an integer in 1..${ARC_MAX_SIZE}`);
+  }
+  return canvas;
+}
+
+/**
+ * Tokens per example on a canvas of side `canvas`: `canvas * canvas`.
+ *
+ * @example
+ * ```ts
+ * import { arcSeqLen } from "./augment.ts";
+ * arcSeqLen(10); // 100
+ * ```
+ */
+export function arcSeqLen(canvas: number = ARC_MAX_SIZE): number {
+  return checkCanvas(canvas) ** 2;
+}
 /** PAD token (outside the grid and its EOS frame). */
 export const PAD = 0;
 /** EOS token (the frame just below and right of the grid). */
@@ -223,26 +256,33 @@ export function parseAugmentName(name: string): { task: string; dihedral: number
 }
 
 /**
- * Places a grid on TRM's 30x30 canvas as 900 tokens: PAD 0, colour c as c + 2, and EOS 1 in the row just
- * below the grid (over its columns) and the column just right of it (over its rows), where those fit on
- * the canvas; the corner cell stays PAD. The offsets are TRM's translation augmentation.
+ * Places a grid on a `canvas` x `canvas` canvas (default TRM's 30x30, 900 tokens): PAD 0, colour c as
+ * c + 2, and EOS 1 in the row just below the grid (over its columns) and the column just right of it (over
+ * its rows), where those fit on the canvas; the corner cell stays PAD. The offsets are TRM's translation
+ * augmentation.
  *
  * @example
  * ```ts
  * import { encodeGrid } from "./augment.ts";
  * const t = encodeGrid({ h: 1, w: 1, cells: new Uint8Array([5]) });
  * [t[0], t[1], t[30], t[31]]; // [7, 1, 1, 0]
+ * const s = encodeGrid({ h: 1, w: 1, cells: new Uint8Array([5]) }, { canvas: 4 });
+ * [s.length, s[0], s[1], s[4], s[5]]; // [16, 7, 1, 1, 0]
  * ```
  */
-export function encodeGrid(g: Grid, opts: { rowOffset?: number; colOffset?: number } = {}): Uint8Array {
-  const out = new Uint8Array(ARC_SEQ_LEN);
-  encodeGridInto(out, 0, g, opts.rowOffset ?? 0, opts.colOffset ?? 0);
+export function encodeGrid(
+  g: Grid,
+  opts: { rowOffset?: number; colOffset?: number; canvas?: number } = {},
+): Uint8Array {
+  const canvas = opts.canvas ?? ARC_MAX_SIZE;
+  const out = new Uint8Array(arcSeqLen(canvas));
+  encodeGridInto(out, 0, g, opts.rowOffset ?? 0, opts.colOffset ?? 0, canvas);
   return out;
 }
 
 /**
- * {@linkcode encodeGrid} into `out[at .. at + 900)`, which must be all PAD (zero) on entry; used by the
- * batch materialiser to fill a batch buffer without allocating.
+ * {@linkcode encodeGrid} into `out[at .. at + canvas * canvas)`, which must be all PAD (zero) on entry;
+ * used by the batch materialiser to fill a batch buffer without allocating.
  */
 export function encodeGridInto(
   out: Uint8Array | Int32Array,
@@ -250,46 +290,53 @@ export function encodeGridInto(
   g: Grid,
   rowOffset: number,
   colOffset: number,
+  canvas: number = ARC_MAX_SIZE,
 ): void {
   const { h, w, cells } = g;
+  const n = canvas;
   if (
     !Number.isInteger(rowOffset) || !Number.isInteger(colOffset) || rowOffset < 0 || colOffset < 0 ||
-    h < 1 || w < 1 || rowOffset + h > ARC_MAX_SIZE || colOffset + w > ARC_MAX_SIZE
+    h < 1 || w < 1 || rowOffset + h > n || colOffset + w > n
   ) {
     throw new RangeError(
-      `Cannot encode a ${h}x${w} grid at offset (${rowOffset}, ${colOffset}): it must fit the ${ARC_MAX_SIZE}x${ARC_MAX_SIZE} canvas`,
+      `Cannot encode a ${h}x${w} grid at offset (${rowOffset}, ${colOffset}): it must fit the ${n}x${n} canvas`,
     );
   }
   for (let r = 0; r < h; r++) {
-    const base = at + (rowOffset + r) * ARC_MAX_SIZE + colOffset;
+    const base = at + (rowOffset + r) * n + colOffset;
     for (let c = 0; c < w; c++) out[base + c] = cells[r * w + c] + COLOR_OFFSET;
   }
   const eosRow = rowOffset + h;
   const eosCol = colOffset + w;
-  if (eosRow < ARC_MAX_SIZE) {
-    const base = at + eosRow * ARC_MAX_SIZE;
+  if (eosRow < n) {
+    const base = at + eosRow * n;
     for (let c = colOffset; c < eosCol; c++) out[base + c] = EOS;
   }
-  if (eosCol < ARC_MAX_SIZE) {
-    for (let r = rowOffset; r < eosRow; r++) out[at + r * ARC_MAX_SIZE + eosCol] = EOS;
+  if (eosCol < n) {
+    for (let r = rowOffset; r < eosRow; r++) out[at + r * n + eosCol] = EOS;
   }
 }
 
 /**
- * TRM's `_crop`: the largest rectangle anchored at the top-left whose tokens are all colours (2..11),
- * shifted back to colours 0..9. Returns null when the top-left token is not a colour.
+ * TRM's `_crop` on a `canvas` x `canvas` canvas (default 30): the largest rectangle anchored at the
+ * top-left whose tokens are all colours (2..11), shifted back to colours 0..9. Returns null when the
+ * top-left token is not a colour.
  *
  * @example
  * ```ts
  * import { decodeGrid, encodeGrid } from "./augment.ts";
  * decodeGrid(encodeGrid({ h: 1, w: 2, cells: new Uint8Array([3, 4]) })); // { h: 1, w: 2, cells: [3, 4] }
+ * decodeGrid(encodeGrid({ h: 1, w: 2, cells: new Uint8Array([3, 4]) }, { canvas: 2 }), 2); // the same grid
  * ```
  */
-export function decodeGrid(tokens: ArrayLike<number>): Grid | null {
-  if (tokens.length !== ARC_SEQ_LEN) {
-    throw new RangeError(`Cannot decode a grid from ${tokens.length} tokens: expected ${ARC_SEQ_LEN}`);
+export function decodeGrid(tokens: ArrayLike<number>, canvas: number = ARC_MAX_SIZE): Grid | null {
+  const len = arcSeqLen(canvas);
+  if (tokens.length !== len) {
+    throw new RangeError(
+      `Cannot decode a grid from ${tokens.length} tokens: expected ${len} (a ${canvas}x${canvas} canvas)`,
+    );
   }
-  const n = ARC_MAX_SIZE;
+  const n = canvas;
   let maxArea = 0;
   let bestR = 0;
   let bestC = 0;

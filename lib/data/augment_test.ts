@@ -108,3 +108,52 @@ Deno.test("decodeGrid takes the largest top-left colour rectangle like TRM's _cr
   const g = decodeGrid(t);
   assert.deepEqual(g, grid(3, 2, [0, 1, 3, 4, 5, 6]));
 });
+
+const arbOnCanvas = fc.integer({ min: 1, max: 12 }).chain((n) =>
+  fc.record({ n: fc.constant(n), h: fc.integer({ min: 1, max: n }), w: fc.integer({ min: 1, max: n }) })
+).chain(({ n, h, w }) =>
+  fc.record({
+    n: fc.constant(n),
+    g: fc.uint8Array({ minLength: h * w, maxLength: h * w, max: 9 }).map((cells) => ({ h, w, cells })),
+    r: fc.integer({ min: 0, max: n - h }),
+    c: fc.integer({ min: 0, max: n - w }),
+  })
+);
+
+Deno.test("on a G x G canvas, encodeGrid writes the EOS frame where it fits and decodeGrid crops it back", () => {
+  const g = grid(2, 3, [0, 1, 2, 3, 4, 9]);
+  const t = encodeGrid(g, { rowOffset: 1, colOffset: 2, canvas: 6 });
+  assert.equal(t.length, 36);
+  const at = (r: number, c: number) => t[r * 6 + c];
+  assert.deepEqual([at(1, 2), at(1, 3), at(1, 4), at(2, 4)], [2, 3, 4, 11]);
+  assert.deepEqual([at(3, 2), at(3, 3), at(3, 4), at(1, 5), at(2, 5), at(3, 5)], [1, 1, 1, 1, 1, 0]);
+  // Against the bottom-right corner of the canvas there is no room for the frame, as on TRM's 30x30.
+  const corner = encodeGrid(g, { rowOffset: 4, colOffset: 3, canvas: 6 });
+  assert.equal(corner.reduce((s, v) => s + (v === 1 ? 1 : 0), 0), 0);
+  // Against the bottom edge only: the EOS column, no EOS row.
+  const bottom = encodeGrid(g, { rowOffset: 4, colOffset: 0, canvas: 6 });
+  assert.deepEqual([bottom[4 * 6 + 3], bottom[5 * 6 + 3]], [1, 1]);
+  assert.throws(() => encodeGrid(g, { rowOffset: 5, canvas: 6 }), /must fit the 6x6 canvas/);
+  assert.throws(() => encodeGrid(g, { canvas: 31 }), RangeError);
+  assert.throws(() => decodeGrid(new Uint8Array(36)), /expected 900/);
+  assert.equal(decodeGrid(new Uint8Array(36), 6), null);
+  fc.assert(
+    fc.property(arbOnCanvas, ({ n, g }) => {
+      assert.deepEqual(decodeGrid(encodeGrid(g, { canvas: n }), n), g);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("on a G x G canvas, inverse augmentation of the cropped augmented grid round-trips", () => {
+  fc.assert(
+    fc.property(arbOnCanvas, fc.integer({ min: 0, max: 7 }), arbPerm19, ({ n, g }, t, colors) => {
+      // A square canvas holds every dihedral image of a grid that fits it.
+      const aug = dihedral(applyColors(g, colors), t);
+      const cropped = decodeGrid(encodeGrid(aug, { canvas: n }), n)!;
+      const parsed = parseAugmentName(augmentName("abc", t, colors));
+      assert.deepEqual(applyColors(inverseDihedral(cropped, parsed.dihedral), invertColors(parsed.colors)), g);
+    }),
+    { numRuns: 300 },
+  );
+});

@@ -12,11 +12,11 @@ import { createHash, type Hash } from "node:crypto";
 import { join } from "node:path";
 import { replaceDirAtomic } from "../io/mod.ts";
 import { InputError } from "../errors.ts";
-import { ARC_SEQ_LEN } from "./augment.ts";
 import {
   type ArcIndex,
   arcIndexToJson,
   type ArcSplit,
+  type ArcSplitName,
   arcSplits,
   identifierName,
   numIdentifiers,
@@ -190,15 +190,19 @@ export async function writeArcDataset(
   opts: { onProgress?: DataProgress; summary?: Record<string, unknown> } = {},
 ): Promise<WriteSummary> {
   const { onProgress } = opts;
-  const splits = arcSplits(index);
-  const total = numExamples(splits.train) + numExamples(splits.test);
+  const all = arcSplits(index);
+  // The validation split (held-out test pairs of training tasks) is written beside train and test.
+  const splits: Partial<Record<ArcSplitName, ArcSplit>> = { train: all.train, test: all.test };
+  if (all.validation) splits.validation = all.validation;
+  const names = Object.keys(splits) as ArcSplitName[];
+  const total = names.reduce((a, k) => a + numExamples(splits[k]!), 0);
   let done = 0;
   const tick = (n: number) => {
     done += n;
     onProgress?.({ done, total });
   };
   const files: FileHashes = {};
-  const counts = { train: splitCounts(splits.train), test: splitCounts(splits.test) };
+  const counts = Object.fromEntries(names.map((k) => [k, splitCounts(splits[k]!)]));
   await replaceDirAtomic(outDir, async (dir) => {
     await writeArcFiles(dir);
     if (opts.summary) await writeSummary(dir, { ...opts.summary, format, splits: counts }, files);
@@ -211,7 +215,7 @@ export async function writeArcDataset(
       return;
     }
     if (format === "trm") {
-      for (const which of ["train", "test"] as const) await writeTrmSplit(dir, which, splits[which], files, tick);
+      for (const which of names) await writeTrmSplit(dir, which, splits[which]!, files, tick);
       const ids = await Sink.open(join(dir, "identifiers.json"));
       const n = numIdentifiers(index);
       await ids.write(enc.encode("["));
@@ -225,8 +229,8 @@ export async function writeArcDataset(
       await writeWhole(dir, "test_puzzles.json", enc.encode(JSON.stringify(testPuzzles)), files);
       return;
     }
-    for (const which of ["train", "test"] as const) {
-      files[`${which}.jsonl`] = await writeArcJsonl(join(dir, `${which}.jsonl`), splits[which], tick);
+    for (const which of names) {
+      files[`${which}.jsonl`] = await writeArcJsonl(join(dir, `${which}.jsonl`), splits[which]!, tick);
     }
   }
 }
@@ -243,8 +247,8 @@ async function writeSummary(dir: string, summary: Record<string, unknown>, files
 
 async function writeArcJsonl(path: string, split: ArcSplit, tick: (n: number) => void) {
   const sink = await Sink.open(path);
-  const inp = new Uint8Array(ARC_SEQ_LEN);
-  const lab = new Uint8Array(ARC_SEQ_LEN);
+  const inp = new Uint8Array(split.seqLen);
+  const lab = new Uint8Array(split.seqLen);
   const N = numExamples(split);
   for (let e = 0; e < N; e++) {
     inp.fill(0);

@@ -22,7 +22,8 @@
  */
 import {
   applyColors,
-  ARC_SEQ_LEN,
+  ARC_MAX_SIZE,
+  arcSeqLen,
   decodeGrid,
   type Grid,
   inverseDihedral,
@@ -46,9 +47,9 @@ export interface ArcTestTask {
 export interface ArcBatch {
   /** Puzzle name of each row (TRM's identifiers); rows named `"<blank>"` are batch padding and skipped. */
   puzzleNames: readonly string[];
-  /** The model's input tokens, [B * 900]. */
+  /** The model's input tokens, [B * G * G] on a G x G canvas (TRM: 900). */
   inputs: Uint8Array | Int32Array;
-  /** Predicted tokens (argmax at the last step), [B * 900]. */
+  /** Predicted tokens (argmax at the last step), [B * G * G]. */
   preds: Uint8Array | Int32Array;
   /** Halting logits, [B]. When absent every row counts as logit 0 (q = 0.5), so votes and arrival decide. */
   qHaltLogits?: ArrayLike<number>;
@@ -62,6 +63,8 @@ export interface ArcVoterOptions {
   onProgress?: ProgressFn;
   /** Rows expected in all (the progress total); when absent the total is reported as 0 (unknown). */
   totalRows?: number;
+  /** Side of the canvas the rows are laid on (default TRM's 30). */
+  canvas?: number;
 }
 
 /** Why a prediction could not be attached to a test input. */
@@ -250,6 +253,8 @@ export class ArcVoter {
   #tasks = new Map<string, TaskState>();
   #onProgress?: ProgressFn;
   #totalRows?: number;
+  #canvas: number;
+  #seqLen: number;
   #arrival = 0;
   #rows = 0;
   #blank = 0;
@@ -267,6 +272,8 @@ export class ArcVoter {
     this.passKs = checkPassKs(opts.passKs ?? DEFAULT_PASS_KS);
     this.#onProgress = opts.onProgress;
     this.#totalRows = opts.totalRows;
+    this.#canvas = opts.canvas ?? ARC_MAX_SIZE;
+    this.#seqLen = arcSeqLen(this.#canvas);
     for (const [id, task] of tasks) {
       const byInput = new Map<string, InputPool>();
       const pools = task.test.map((pair) => {
@@ -290,10 +297,12 @@ export class ArcVoter {
    */
   add(batch: ArcBatch): void {
     const b = batch.puzzleNames.length;
+    const L = this.#seqLen;
     for (const [what, arr] of [["inputs", batch.inputs], ["preds", batch.preds]] as const) {
-      if (arr.length !== b * ARC_SEQ_LEN) {
+      if (arr.length !== b * L) {
         throw new RangeError(
-          `Cannot add an ARC batch of ${b} rows: ${what} has ${arr.length} tokens, expected ${b * ARC_SEQ_LEN}`,
+          `Cannot add an ARC batch of ${b} rows: ${what} has ${arr.length} tokens, expected ${b * L} ` +
+            `(${L} per row on a ${this.#canvas}x${this.#canvas} canvas)`,
         );
       }
     }
@@ -327,15 +336,15 @@ export class ArcVoter {
       const inv = invertColors(colors);
       const undo = (g: Grid | null): Grid =>
         g === null ? { h: 0, w: 0, cells: new Uint8Array(0) } : applyColors(inverseDihedral(g, dihedral), inv);
-      const from = i * ARC_SEQ_LEN;
-      const input = undo(decodeGrid(batch.inputs.subarray(from, from + ARC_SEQ_LEN)));
+      const from = i * L;
+      const input = undo(decodeGrid(batch.inputs.subarray(from, from + L), this.#canvas));
       const pool = state.byInput.get(gridKey(input));
       if (!pool) {
         this.#unmatched(name, "no-matching-input");
         continue;
       }
       // A prediction whose top-left token is not a colour becomes the empty grid: TRM votes for it too.
-      const pred = undo(decodeGrid(batch.preds.subarray(from, from + ARC_SEQ_LEN)));
+      const pred = undo(decodeGrid(batch.preds.subarray(from, from + L), this.#canvas));
       const key = gridKey(pred);
       const q = sigmoid64(logit);
       const c = pool.candidates.get(key);

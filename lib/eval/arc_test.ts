@@ -234,3 +234,33 @@ Deno.test({
     });
   },
 });
+
+Deno.test("ARC voter on a 10x10 canvas: crops, inverts augmentations and votes; a 30x30 batch is refused", () => {
+  const canvas = 10;
+  const L = canvas * canvas;
+  const input = g([[1, 2, 0], [0, 3, 4]]);
+  const output = g([[5, 5], [6, 7], [8, 9], [1, 1], [2, 2], [3, 3], [4, 4], [5, 6], [7, 8], [9, 0]]);
+  const tasks = new Map<string, ArcTestTask>([["t", { test: [{ input, output }] }]]);
+  const voter = new ArcVoter(tasks, { passKs: [1, 2], canvas });
+  const rng = Rng.fromSeed(3);
+  const names: string[] = [];
+  const inputs = new Uint8Array(8 * L);
+  const preds = new Uint8Array(8 * L);
+  for (let t = 0; t < 8; t++) {
+    const colors = [0, ...rng.permutation(9).map((c) => c + 1)];
+    const aug = (x: Grid) => dihedral(applyColors(x, colors), t);
+    names.push(augmentName("t", t, colors));
+    inputs.set(encodeGrid(aug(input), { canvas }), t * L);
+    // Seven copies predict the answer (a 10x2 grid, 2x10 after a quarter turn: it fills the canvas), one a wrong grid.
+    preds.set(encodeGrid(aug(t === 5 ? input : output), { canvas }), t * L);
+  }
+  voter.add({ puzzleNames: names, inputs, preds });
+  const res = voter.result();
+  assert.deepEqual(res.perTask, { "pass@1": 1, "pass@2": 1 });
+  assert.equal(res.counts.matched, 8);
+  assert.equal(res.tasks[0].tests[0].candidates, 2);
+  assert.throws(
+    () => voter.add(batch([{ name: "t", input: [[1]], pred: [[1]], q: 0 }])),
+    /expected 100 \(100 per row on a 10x10 canvas\)/,
+  );
+});

@@ -15,6 +15,7 @@ import {
   IGNORE_LABEL,
   numExamples,
   type PuzzleSplit,
+  scoredTasks,
   testBatches,
 } from "../data/mod.ts";
 import { forwardPasses, type MethodConfig, predict, type RecursiveModel } from "../model/mod.ts";
@@ -22,10 +23,13 @@ import type { ProgressFn } from "../report/mod.ts";
 import { type ArcScores, type ArcSubmission, type ArcTestTask, ArcVoter, BLANK_PUZZLE } from "./arc.ts";
 import { NQueensAccumulator, type NQueensMetrics } from "./nqueens.ts";
 
-/** What to evaluate on: an N-Queens split, or an ARC test split with the index that names its puzzles. */
+/**
+ * What to evaluate on: an N-Queens split, or an ARC split with the index that names its puzzles. `scored`
+ * says which tasks the ARC vote scores: the test subset's (default) or the validation tasks'.
+ */
 export type EvalData =
   | { kind: "nqueens"; split: PuzzleSplit }
-  | { kind: "arc"; split: PuzzleSplit; index: ArcIndex };
+  | { kind: "arc"; split: PuzzleSplit; index: ArcIndex; scored?: "test" | "validation" };
 
 /** Options of {@linkcode evaluateModel}. */
 export interface EvaluateOptions {
@@ -63,10 +67,13 @@ export interface ArcEvalResult {
 
 export type EvalResult = NQueensEvalResult | ArcEvalResult;
 
-/** The test tasks of an ARC index (the test subset's tasks, by id), as {@linkcode ArcVoter} takes them. */
-export function arcTestTasks(index: ArcIndex): Map<string, ArcTestTask> {
+/**
+ * The scored tasks of an ARC index by id, as {@linkcode ArcVoter} takes them: the test subset's tasks
+ * (default), or the validation tasks (their held-out test pairs).
+ */
+export function arcTestTasks(index: ArcIndex, which: "test" | "validation" = "test"): Map<string, ArcTestTask> {
   const out = new Map<string, ArcTestTask>();
-  for (const t of index.tasks) if (t.subset === index.testSubset) out.set(t.id, { test: t.test });
+  for (const t of scoredTasks(index, which)) out.set(t.id, { test: t.test });
   return out;
 }
 
@@ -98,7 +105,9 @@ export async function evaluateModel(
     throw new RangeError(`Cannot evaluate: the model takes sequences of ${model.config.seqLen}, the split has ${l}`);
   }
   const nq = data.kind === "nqueens" ? new NQueensAccumulator() : null;
-  const voter = data.kind === "arc" ? new ArcVoter(arcTestTasks(data.index)) : null;
+  const voter = data.kind === "arc"
+    ? new ArcVoter(arcTestTasks(data.index, data.scored ?? "test"), { canvas: data.index.canvas })
+    : null;
   let tokens = 0;
   let right = 0;
   let done = 0;

@@ -8,6 +8,7 @@
  * ```yaml
  * seed: 0
  * data: { kind: nqueens, variant: paper }          # or { kind: arc, set: arc-agi-1, augmentations: 1000 }
+ *                                                  # (ARC: canvas: 10 for the reduced benchmark, docs/data.md)
  * model: { preset: nqueens-dis-paper, hidden: 64, layers: 1 }
  * train: { batch_size: 64, steps: 2000, lr: 1e-3, log_interval: 50, checkpoint_interval: 500 }
  * eval: { batch_size: 200 }
@@ -57,6 +58,14 @@ const arcData = z.strictObject({
   source: z.enum(["dirs", "kaggle"]).default("dirs"),
   /** Keep only some tasks (small profiles): the first N of each subset by id, or the listed ids. */
   subset: arcSubset.nullable().default(null),
+  /**
+   * Side of the canvas (absent: TRM's 30). Tasks with a grid that does not fit are left out and counted
+   * (`subset.tasks` picks among the tasks that fit); a task named in `subset.ids` that does not fit is an
+   * error. Absent rather than defaulted, so a 30 x 30 config resolves and hashes as it did before the key.
+   */
+  canvas: z.int().min(1).max(30).optional(),
+  /** Training tasks whose test pairs form the never-scored validation split (absent: none). */
+  validation: z.strictObject({ tasks: posInt() }).optional(),
   /** Seed of the augmentation index; null = the run's seed. */
   seed: nonNegInt().nullable().default(null),
 });
@@ -141,6 +150,10 @@ export interface ArcDataConfig {
   subset: { tasks: number } | { ids: string[] } | null;
   /** Seed of the augmentation index; null = the run's seed. */
   seed: number | null;
+  /** Canvas side (absent: TRM's 30); tasks that do not fit are left out and counted. */
+  canvas?: number;
+  /** Training tasks whose test pairs form the never-scored validation split (absent: none). */
+  validation?: { tasks: number };
 }
 
 /** The data section: N-Queens or ARC. */

@@ -298,6 +298,7 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
   let evalSeconds = 0;
   let checkpointSeconds = 0;
   let finalEval: EvalResult | null = null;
+  let finalValidation: EvalResult | null = null;
 
   // Metrics after the checkpoint belong to steps that will be redone.
   run.metrics.truncateTo(start);
@@ -330,17 +331,24 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
     const t0 = performance.now();
     // Inference reads puzzle rows from the host table: bring back a device-resident one first (webgpu).
     await model.syncPuzzleTable();
-    const run1 = () =>
-      evaluateModel(model, method, evalData(data, "test"), {
+    const run1 = (which: "test" | "validation") => () =>
+      evaluateModel(model, method, evalData(data, which), {
         batchSize: cfg.eval.batch_size,
         maxExamples: cfg.eval.max_examples,
         onProgress: opts.onProgress,
       });
-    const result = ema ? await ema.withShadow(run1) : await run1();
-    const point = { step, summary: result.summary };
+    const result = ema ? await ema.withShadow(run1("test")) : await run1("test")();
+    const summary = { ...result.summary };
+    if (data.validation) {
+      // The held-out pairs of training tasks, scored beside the test split and kept apart by key prefix.
+      const v = ema ? await ema.withShadow(run1("validation")) : await run1("validation")();
+      for (const [k, x] of Object.entries(v.summary)) summary[`validation_${k}`] = x;
+      if (step === total) finalValidation = v;
+    }
+    const point = { step, summary };
     if (record) {
       evalCurve.push(point);
-      run.metrics.append({ kind: "eval", step, ...result.summary });
+      run.metrics.append({ kind: "eval", step, ...summary });
       await run.metrics.flush();
     }
     opts.onEval?.(point, result);
@@ -465,6 +473,7 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
       totalSteps: total,
       finalTrain,
       finalEval,
+      finalValidation,
       evalCurve,
       forwardPasses: forward,
       metrics: run.metrics.records(),

@@ -11,6 +11,8 @@
  *   model.safetensors    final live weights and `puzzle_emb.weight` (PyTorch-readable)
  *   ema.safetensors      final EMA weights, when the run uses EMA
  *   submission.json      ARC only: Kaggle's attempts from the final evaluation
+ *   eval_tasks.json      ARC only: per scored task, the fraction of its test inputs solved at each k (for
+ *                        bootstrap intervals over tasks); the validation tasks too when the run has them
  *   checkpoints/         lib/train checkpoint.ts: step-NNNNNN/ folders and the `latest` pointer
  *   eval/<split>-step-NNNNNN/   what `cli eval` writes: eval.json, report.md (and submission.json)
  * ```
@@ -23,6 +25,7 @@
 import { join } from "node:path";
 import { CheckpointError, DataError } from "../errors.ts";
 import {
+  ARC_MAX_SIZE,
   ARC_SETS,
   type ArcIndex,
   arcSplits,
@@ -30,7 +33,10 @@ import {
   buildArcIndexFromTasks,
   type DataProgress,
   defaultCacheDir,
+  excludedTasks,
+  fitCanvas,
   generateNQueens,
+  largestGrid,
   loadSubset,
   type NQueensSet,
   nqueensSplit,
@@ -79,6 +85,7 @@ export const RUN_FILES = {
   model: "model.safetensors",
   ema: "ema.safetensors",
   submission: "submission.json",
+  evalTasks: "eval_tasks.json",
   checkpoints: "checkpoints",
   eval: "eval",
 } as const;
@@ -91,6 +98,8 @@ export interface RunData {
   kind: "nqueens" | "arc";
   train: PuzzleSplit;
   test: PuzzleSplit;
+  /** ARC: the held-out test pairs of training tasks (`data.validation`), never the scored split; else null. */
+  validation: PuzzleSplit | null;
   vocabSize: number;
   seqLen: number;
   /** Rows of the puzzle-embedding table (including the blank id 0). */
@@ -115,7 +124,11 @@ function splitCounts(split: PuzzleSplit): { examples: number; puzzles: number; g
   };
 }
 
-function selectTasks(tasks: ArcTask[], subset: NonNullable<Extract<TrainConfig["data"], { kind: "arc" }>["subset"]>) {
+function selectTasks(
+  tasks: ArcTask[],
+  subset: NonNullable<Extract<TrainConfig["data"], { kind: "arc" }>["subset"]>,
+  canvas: number,
+) {
   if ("ids" in subset) {
     const known = new Set(tasks.map((t) => t.id));
     const missing = subset.ids.filter((id) => !known.has(id));
@@ -126,8 +139,20 @@ function selectTasks(tasks: ArcTask[], subset: NonNullable<Extract<TrainConfig["
       );
     }
     const keep = new Set(subset.ids);
-    return tasks.filter((t) => keep.has(t.id));
+    const chosen = tasks.filter((t) => keep.has(t.id));
+    // A task the config names is never dropped silently: a canvas too small for it is the config's error.
+    const tooBig = chosen.find((t) => largestGrid(t).side > canvas);
+    if (tooBig) {
+      const g = largestGrid(tooBig);
+      throw new DataError(
+        `Cannot select ARC tasks: key "data.subset.ids" names "${tooBig.id}" (${tooBig.subset}), whose ${g.h}x${g.w} ` +
+          `grid (${g.where}) does not fit the ${canvas}x${canvas} canvas of key "data.canvas" (expected a canvas ` +
+          `of at least ${g.side}, or leave the task out)`,
+      );
+    }
+    return chosen;
   }
+  tasks = fitCanvas(tasks, canvas).kept;
   const bySubset = new Map<string, ArcTask[]>();
   for (const t of tasks) bySubset.set(t.subset, [...(bySubset.get(t.subset) ?? []), t]);
   const keep = new Set<ArcTask>();
@@ -167,6 +192,7 @@ export async function loadRunData(cfg: TrainConfig, opts: { onProgress?: DataPro
       vocabSize: train.vocabSize,
       seqLen: train.seqLen,
       numPuzzleIds: train.numIdentifiers,
+      validation: null,
       dataHash: set.hashes.set,
       counts: countsOf(train, test),
       nqueens: set,
@@ -180,30 +206,54 @@ export async function loadRunData(cfg: TrainConfig, opts: { onProgress?: DataPro
     );
   }
   const spec = ARC_SETS[d.set];
+  const canvas = d.canvas ?? ARC_MAX_SIZE;
   const tasks: ArcTask[] = [];
   for (const s of spec.subsets) tasks.push(...await loadSubset(dataDir, s, d.source));
-  const chosen = d.subset === null ? tasks : selectTasks(tasks, d.subset);
+  const chosen = d.subset === null ? fitCanvas(tasks, canvas).kept : selectTasks(tasks, d.subset, canvas);
   if (!chosen.some((t) => t.subset === spec.testSubset)) {
     throw new DataError(
-      `Cannot load ARC set "${d.set}": the selected tasks include none of the test subset "${spec.testSubset}"`,
+      `Cannot load ARC set "${d.set}": the selected tasks include none of the test subset "${spec.testSubset}"` +
+        (canvas < ARC_MAX_SIZE ? ` that fit the ${canvas}x${canvas} canvas` : ""),
     );
   }
+  const excluded = excludedTasks(tasks, canvas);
   const index = {
     ...buildArcIndexFromTasks(chosen, {
       subsets: [...spec.subsets],
       testSubset: spec.testSubset,
       seed,
       augmentations: d.augmentations,
+      canvas,
+      validation: d.validation?.tasks ?? 0,
       onProgress: opts.onProgress,
     }),
     set: d.set,
     source: d.source,
+    excluded,
   };
-  const { train, test } = arcSplits(index);
+  const { train, test, validation } = arcSplits(index);
+  // The canvas and validation facts enter the hash and the counts only when set, so a 30 x 30 run's
+  // results are what they were before the options existed.
+  const extraCounts: Record<string, number> = {};
+  if (d.canvas !== undefined) {
+    extraCounts.canvas = canvas;
+    extraCounts.tasks_excluded = excluded.length;
+    extraCounts.test_tasks = index.tasks.filter((t) => t.subset === spec.testSubset).length;
+    extraCounts.test_inputs = index.tasks.reduce((a, t) => a + (t.subset === spec.testSubset ? t.test.length : 0), 0);
+  }
+  if (validation) {
+    const v = splitCounts(validation);
+    Object.assign(extraCounts, {
+      validation_tasks: index.validation.length,
+      validation_examples: v.examples,
+      validation_puzzles: v.puzzles,
+    });
+  }
   return {
     kind: "arc",
     train,
     test,
+    validation,
     vocabSize: train.vocabSize,
     seqLen: train.seqLen,
     numPuzzleIds: numIdentifiers(index),
@@ -212,8 +262,10 @@ export async function loadRunData(cfg: TrainConfig, opts: { onProgress?: DataPro
       seed,
       source: index.sourceHash,
       testSubset: index.testSubset,
+      ...(d.canvas !== undefined ? { canvas } : {}),
+      ...(validation ? { validation: index.validation } : {}),
     })),
-    counts: { ...countsOf(train, test), tasks: index.tasks.length },
+    counts: { ...countsOf(train, test), tasks: index.tasks.length, ...extraCounts },
     arc: index,
     dataDir,
   };
@@ -233,14 +285,23 @@ function countsOf(train: PuzzleSplit, test: PuzzleSplit): Record<string, number>
 }
 
 /**
- * The split to evaluate, in the form lib/eval's `evaluateModel` takes. ARC can only be scored on its
- * test split (the vote needs the test tasks' answers).
+ * The split to evaluate, in the form lib/eval's `evaluateModel` takes. ARC can be scored on its test split
+ * and, when the run has one, its validation split (the vote needs the answers of the tasks it scores).
  */
-export function evalData(data: RunData, which: "test" | "train"): EvalData {
+export function evalData(data: RunData, which: "test" | "train" | "validation"): EvalData {
   if (data.kind === "arc") {
-    if (which !== "test") throw new DataError(`Cannot evaluate ARC on the "${which}" split: only "test" is scored`);
+    if (which === "validation") {
+      if (!data.validation) {
+        throw new DataError(`Cannot evaluate ARC on the "validation" split: the run has none (set data.validation)`);
+      }
+      return { kind: "arc", split: data.validation, index: data.arc!, scored: "validation" };
+    }
+    if (which !== "test") {
+      throw new DataError(`Cannot evaluate ARC on the "${which}" split: only "test" and "validation" are scored`);
+    }
     return { kind: "arc", split: data.test, index: data.arc! };
   }
+  if (which === "validation") throw new DataError(`Cannot evaluate N-Queens on a "validation" split: it has none`);
   return { kind: "nqueens", split: which === "test" ? data.test : data.train };
 }
 
@@ -373,6 +434,8 @@ export interface RunSummary {
   totalSteps: number;
   finalTrain: Record<string, number | null> | null;
   finalEval: EvalResult | null;
+  /** ARC runs with a validation split: its final evaluation (absent or null otherwise). */
+  finalValidation?: EvalResult | null;
   evalCurve: { step: number; summary: EvalSummary }[];
   forwardPasses: ForwardPassStats;
   /** The metrics.jsonl records (for the curves in report.md). */
@@ -400,6 +463,23 @@ function evalJson(r: EvalResult): Record<string, unknown> {
     counts: r.scores.counts,
     forward_passes_per_sample: r.forwardPassesPerSample,
   };
+}
+
+/**
+ * Per scored task (sorted by id): its labelled test inputs and, for each k, the fraction of them whose
+ * answer ranks within the top k (TRM's per-task score; pass@k is the mean of these over the tasks).
+ */
+export function arcTaskScores(r: EvalResult): { id: string; tests: number; [k: string]: number | string }[] {
+  if (r.kind !== "arc") return [];
+  return r.scores.tasks.map((t) => {
+    const labelled = t.tests.filter((x) => x.labelled);
+    const out: { id: string; tests: number; [k: string]: number | string } = { id: t.id, tests: labelled.length };
+    for (const k of r.scores.passKs) {
+      const solved = labelled.filter((x) => x.correctRank !== null && x.correctRank <= k).length;
+      out[`pass@${k}`] = labelled.length > 0 ? solved / labelled.length : 0;
+    }
+    return out;
+  });
 }
 
 /** The `results` object of results.json: everything byte-stable about a finished run (no times). */
@@ -441,6 +521,7 @@ export function runResults(s: RunSummary): Record<string, unknown> {
     },
     final_train: s.finalTrain,
     eval: s.finalEval ? evalJson(s.finalEval) : null,
+    ...(s.finalValidation ? { validation: evalJson(s.finalValidation) } : {}),
     eval_curve: s.evalCurve.map((pt) => ({ step: pt.step, ...pt.summary })),
   };
 }
@@ -640,6 +721,9 @@ export async function writeRunOutputs(
   if (files.ema) await writeSafetensorsFile(run.path(RUN_FILES.ema), files.ema, meta);
   if (s.finalEval?.kind === "arc") {
     await writeTextAtomic(run.path(RUN_FILES.submission), JSON.stringify(s.finalEval.submission) + "\n");
+    const doc: Record<string, unknown> = { test: arcTaskScores(s.finalEval) };
+    if (s.finalValidation?.kind === "arc") doc.validation = arcTaskScores(s.finalValidation);
+    await writeTextAtomic(run.path(RUN_FILES.evalTasks), stableJson(doc) + "\n");
   }
   return results;
 }

@@ -118,3 +118,51 @@ Deno.test("ARC data: subsets by count or ids; a missing folder or task id is a D
     (e) => e instanceof DataError && e.message.includes(`data directory "${missing}" does not exist`),
   );
 });
+
+/** A data directory of the hand-made tasks: flip (training), grow and big (evaluation), mono2x3 (concept). */
+async function fixtureDataDir(root: string): Promise<string> {
+  const put = async (sub: string, name: string) => {
+    await Deno.mkdir(join(root, sub), { recursive: true });
+    await Deno.copyFile(join(FIXTURES, "data", "tasks", `${name}.json`), join(root, sub, `${name}.json`));
+  };
+  await put("arc-agi-1/training", "flip");
+  await put("arc-agi-1/evaluation", "grow");
+  await put("arc-agi-1/evaluation", "big");
+  await put("concept-arc/Copy", "mono2x3");
+  return root;
+}
+
+Deno.test("ARC on a canvas: tasks that do not fit are left out and counted; a named one is a DataError", async () => {
+  await using t = await tempDir();
+  const dataDir = await fixtureDataDir(t.dir);
+  const config = (data: string) =>
+    parseTrainConfig(
+      `data: {kind: arc, data_dir: ${dataDir}, augmentations: 2, ${data}}\nmodel: {preset: arc-dis-compact}\n`,
+    )
+      .config;
+  const d = await loadRunData(config("canvas: 6, validation: {tasks: 1}"));
+  assert.equal(d.seqLen, 36);
+  assert.equal(d.arc!.canvas, 6);
+  assert.deepEqual(d.arc!.tasks.map((x) => x.id).sort(), ["flip", "grow", "mono2x3"]);
+  assert.deepEqual(d.arc!.excluded.map((x) => x.id), ["big"]);
+  assert.deepEqual(
+    [d.counts.canvas, d.counts.tasks_excluded, d.counts.test_tasks, d.counts.test_inputs, d.counts.validation_tasks],
+    [6, 1, 1, 2, 1],
+  );
+  assert.ok(d.validation !== null);
+  // `subset.tasks` picks among the tasks that fit: "big" sorts before "grow" but is not taken.
+  const first = await loadRunData(config("canvas: 6, subset: {tasks: 1}"));
+  assert.deepEqual(first.arc!.tasks.map((x) => x.id).sort(), ["flip", "grow", "mono2x3"]);
+  // The default canvas keeps every task and adds no new counts (30 x 30 results are unchanged).
+  const full = await loadRunData(config("subset: {tasks: 5}"));
+  assert.equal(full.arc!.tasks.length, 4);
+  assert.equal(full.seqLen, 900);
+  assert.equal("canvas" in full.counts || "tasks_excluded" in full.counts, false);
+  assert.equal(full.validation, null);
+  await assert.rejects(
+    () => loadRunData(config("canvas: 6, subset: {ids: [flip, big]}")),
+    (e: Error) =>
+      e instanceof DataError &&
+      /names "big" \(evaluation\), whose 1x30 grid \(train\[0\]\.input\) does not fit the 6x6 canvas/.test(e.message),
+  );
+});
