@@ -176,7 +176,8 @@ export async function estimateRow(loaded: LoadedTrainConfig, opts: EstimateOptio
   const shape = shapeOf(cfg, data);
   const batch = cfg.train.batch_size;
   const evaluations = evaluationCount(steps, cfg.train.eval_interval, cfg.eval.at_end);
-  const testExamples = data.counts.test_examples;
+  // Every evaluation also scores the validation split, when the run has one.
+  const testExamples = data.counts.test_examples + (data.counts.validation_examples ?? 0);
   const evalExamples = cfg.eval.max_examples === null ? testExamples : Math.min(testExamples, cfg.eval.max_examples);
   const trainFlops = steps * trainStepFlops(shape, method, batch);
   const evalFlops = evaluations * evalExamples * inferenceFlops(shape, method);
