@@ -54,6 +54,7 @@ export {
 export * from "./lib/report/mod.ts";
 export * from "./lib/data/mod.ts";
 export * from "./lib/model/mod.ts";
+export * from "./lib/method/mod.ts";
 export * from "./lib/train/mod.ts";
 export * from "./lib/eval/mod.ts";
 export * from "./lib/analysis/mod.ts";

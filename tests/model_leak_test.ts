@@ -7,15 +7,8 @@ import assert from "node:assert/strict";
 import { tf } from "../lib/backend/mod.ts";
 import { initBackendOrSkip } from "../lib/backend/_testing.ts";
 import { Rng, stream } from "../lib/random/mod.ts";
-import {
-  DisTrainer,
-  type MethodConfig,
-  predict,
-  RecursiveModel,
-  rngExploration,
-  type StepBatch,
-  TrmTrainer,
-} from "../lib/model/mod.ts";
+import { type MethodConfig, predict, RecursiveModel } from "../lib/model/mod.ts";
+import { DisTrainer, rngExploration, type StepBatch, TrmTrainer } from "../lib/method/mod.ts";
 import { tinyBackbone } from "../lib/model/_testing.ts";
 import { createOptimizer, SparseSignSGD } from "../lib/train/mod.ts";
 

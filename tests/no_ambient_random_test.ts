@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { stripComments, tsFiles } from "./_source.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -22,44 +23,6 @@ const FORBIDDEN: { pattern: RegExp; what: string }[] = [
   { pattern: /\b(?:getRandomValues|randomUUID|randomBytes|randomInt)\b/, what: "crypto randomness" },
 ];
 
-/**
- * Blanks out comments, keeping line breaks so line numbers stay right. Quotes are tracked so `//` in
- * a string is not taken for a comment; single- and double-quoted strings end at a line break.
- */
-function stripComments(src: string): string {
-  let out = "";
-  let i = 0;
-  let quote: string | null = null;
-  while (i < src.length) {
-    const c = src[i];
-    const next = src[i + 1];
-    if (quote !== null) {
-      out += c;
-      if (c === "\\" && i + 1 < src.length) {
-        out += next;
-        i += 2;
-        continue;
-      }
-      if (c === quote || (c === "\n" && quote !== "`")) quote = null;
-      i++;
-    } else if (c === "/" && next === "/") {
-      while (i < src.length && src[i] !== "\n") i++;
-    } else if (c === "/" && next === "*") {
-      i += 2;
-      while (i < src.length && !(src[i] === "*" && src[i + 1] === "/")) {
-        if (src[i] === "\n") out += "\n";
-        i++;
-      }
-      i += 2;
-    } else {
-      if (c === '"' || c === "'" || c === "`") quote = c;
-      out += c;
-      i++;
-    }
-  }
-  return out;
-}
-
 /** Findings as `file:line: what: code`. */
 function scanSource(file: string, src: string): string[] {
   const found: string[] = [];
@@ -69,17 +32,6 @@ function scanSource(file: string, src: string): string[] {
     }
   });
   return found;
-}
-
-async function* tsFiles(dir: string): AsyncGenerator<string> {
-  const entries: Deno.DirEntry[] = [];
-  for await (const e of Deno.readDir(dir)) entries.push(e);
-  entries.sort((a, b) => a.name.localeCompare(b.name));
-  for (const e of entries) {
-    const path = join(dir, e.name);
-    if (e.isDirectory) yield* tsFiles(path);
-    else if (e.isFile && e.name.endsWith(".ts")) yield path;
-  }
 }
 
 Deno.test("the scanner flags each kind of ambient randomness with file:line, and not comments or Rng", () => {

@@ -16,17 +16,8 @@ import assert from "node:assert/strict";
 import { type Tensor, tf } from "../lib/backend/mod.ts";
 import { initBackendOrSkip } from "../lib/backend/_testing.ts";
 import { Rng } from "../lib/random/mod.ts";
-import {
-  type BackboneConfig,
-  DisTrainer,
-  type GradientEvent,
-  type MethodConfig,
-  type NamedArrays,
-  RecursiveModel,
-  revealFrames,
-  type StepBatch,
-  TrmTrainer,
-} from "../lib/model/mod.ts";
+import { type BackboneConfig, type MethodConfig, type NamedArrays, RecursiveModel } from "../lib/model/mod.ts";
+import { DisTrainer, type GradientEvent, revealFrames, type StepBatch, TrmTrainer } from "../lib/method/mod.ts";
 import { createOptimizer, decodeSafetensors, type OptimizerKind, SparseSignSGD } from "../lib/train/mod.ts";
 
 interface Case {

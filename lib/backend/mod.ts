@@ -21,7 +21,18 @@ export {
   tf,
   type Variable,
 } from "./tf.ts";
-export { atan2, attendHeads, attention, embed, linear, matMul, rmsNorm, sumTensors } from "./ops.ts";
+export {
+  atan2,
+  attendHeads,
+  attention,
+  embed,
+  globalNorm,
+  linear,
+  matMul,
+  type NamedArrays,
+  rmsNorm,
+  sumTensors,
+} from "./ops.ts";
 export { fusedAttentionActive, installAttentionKernels } from "./attention_kernel.ts";
 export { addRmsNorm, hasKernel, rope, ropeAttention, siluGate } from "./fused.ts";
 export { installFusedKernels, uninstallFusedKernels } from "./fused_kernels.ts";

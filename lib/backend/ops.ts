@@ -11,7 +11,7 @@
  */
 import { fusedAttention, fusedAttentionActive } from "./attention_kernel.ts";
 import { blasActiveOn } from "./blas.ts";
-import { type Tensor, tf } from "./tf.ts";
+import { type Scalar, type Tensor, tf } from "./tf.ts";
 
 function swapLast(x: Tensor): Tensor {
   const perm = Array.from({ length: x.rank }, (_, i) => i);
@@ -164,4 +164,25 @@ export function atan2(y: Tensor, x: Tensor): Tensor {
   if (tf.getBackend() !== "webgpu") return a;
   const bothZero = tf.logicalAnd(tf.equal(y, 0), tf.equal(x, 0));
   return tf.where(bothZero, tf.zerosLike(a), a);
+}
+
+/** Named float32 host arrays: optimiser state, EMA shadows, trainer state, checkpoint sections. */
+export type NamedArrays = Record<string, { shape: number[]; data: Float32Array }>;
+
+/**
+ * The global L2 norm of all gradients, `sqrt(sum_i ||g_i||^2)`. Synchronous; call inside `tf.tidy`.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "./tf.ts";
+ * import { globalNorm } from "./ops.ts";
+ * globalNorm({ a: tf.tensor([3]), b: tf.tensor([4]) }); // scalar 5
+ * ```
+ */
+export function globalNorm(grads: Record<string, Tensor>): Scalar {
+  return tf.tidy(() => {
+    const parts = Object.values(grads).map((g) => tf.sum(tf.mul(g, g)));
+    if (parts.length === 0) return tf.scalar(0);
+    return tf.sqrt(sumTensors(parts)) as Scalar;
+  });
 }

@@ -25,7 +25,8 @@ import { initBackendOrSkip, randomTensor, ropeAttentionByHand } from "./_testing
 import { grid } from "./_webgpu_dispatch.ts";
 import { ropeTables } from "../model/layers.ts";
 import { Rng } from "../random/mod.ts";
-import { createOptimizer, OPTIMIZER_KINDS, perSampleCrossEntropy, SparseSignSGD } from "../train/mod.ts";
+import { perSampleCrossEntropy } from "../method/mod.ts";
+import { createOptimizer, OPTIMIZER_KINDS, SparseSignSGD } from "../train/mod.ts";
 
 /** max |x - y| / max |y|. */
 async function relDiff(x: tf.Tensor, y: tf.Tensor): Promise<number> {

@@ -1,5 +1,5 @@
 /**
- * The measurement: the real trainers (lib/model's DisTrainer / TrmTrainer with lib/train's optimisers and
+ * The measurement: the real trainers (lib/method's DisTrainer / TrmTrainer with lib/train's optimisers and
  * the puzzle-embedding sign-SGD) and the real inference (`predict`), on synthetic batches of the preset's
  * shapes, timed after warm-up; the median of the repeats counts.
  *
@@ -13,7 +13,8 @@
  */
 import { tf } from "../backend/mod.ts";
 import { Rng, stream } from "../random/mod.ts";
-import { DisTrainer, predict, RecursiveModel, rngExploration, type StepBatch, TrmTrainer } from "../model/mod.ts";
+import { predict, RecursiveModel } from "../model/mod.ts";
+import { DisTrainer, rngExploration, type StepBatch, TrmTrainer } from "../method/mod.ts";
 import { createOptimizer, SparseSignSGD } from "../train/mod.ts";
 import type { BenchSpec } from "./presets.ts";
 import { countGpuWork, type GpuCounters } from "./gpu_counters.ts";

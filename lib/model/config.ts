@@ -7,9 +7,11 @@
  * @module
  */
 import { ConfigError } from "../errors.ts";
-import type { LossKind } from "../train/losses.ts";
 
-export type { LossKind };
+/** Cross-entropy variants of the methods' losses (lib/method/losses.ts): TRM's stablemax, or softmax. */
+export const LOSS_KINDS = ["stablemax", "softmax"] as const;
+/** Cross-entropy variant. */
+export type LossKind = typeof LOSS_KINDS[number];
 
 /** The shared network ("TRM-Att"): one stack of post-norm transformer blocks used for both updates. */
 export interface BackboneConfig {

@@ -1,7 +1,7 @@
 /**
- * TRM and DIS on TensorFlow.js: the TRM-Att recursive model, the two training methods (TRM with ACT on a
- * rolling batch; DIS with intermediate targets), inference with hooks for the policy-improvement
- * analysis, presets, parameter counts and forward-pass accounting.
+ * The network and its inference: the TRM-Att recursive model that TRM and DIS share, the method configs
+ * that set its recursion (N_sup, T, n), inference with hooks for the policy-improvement analysis,
+ * presets, parameter counts and forward-pass accounting. The training methods live in lib/method.
  *
  * @example
  * ```ts
@@ -28,6 +28,7 @@ export {
   type DisConfig,
   type ForwardPassCount,
   forwardPasses,
+  LOSS_KINDS,
   type LossKind,
   type MethodConfig,
   type ModelConfig,
@@ -41,28 +42,6 @@ export {
 } from "./config.ts";
 export { type BackboneName, BACKBONES, getPreset, type Preset, PRESETS, type TrainSettings } from "./presets.ts";
 export { type ModelOptions, type NamedArrays, RecursiveModel } from "./model.ts";
-export {
-  type BatchSource,
-  checkBatch,
-  type PuzzleOptimizer,
-  type StepBatch,
-  type StepRates,
-  type WeightOptimizer,
-} from "./batch.ts";
-export { correctness, cycle, noGrad, type RecursionHooks, type YUpdateEvent } from "./recursion.ts";
-export { type ForwardPassStats, type GradientEvent, StepResult, type TrainerOptions } from "./_trainer.ts";
-export { type ExplorationSource, rngExploration, TRM_METRICS, TrmTrainer, type TrmTrainerOptions } from "./trm.ts";
-export { DIS_METRICS, DisTrainer, type DisTrainerOptions } from "./dis.ts";
+export { correctness, cycle, cyclesNoGrad, noGrad, type RecursionHooks, type YUpdateEvent } from "./recursion.ts";
 export { predict, type PredictInput, type Prediction, type PredictOptions } from "./predict.ts";
-export {
-  maskFrames,
-  maskTokenOf,
-  noiseRate,
-  replaceFrames,
-  revealFrames,
-  revealRank,
-  stepWeight,
-  type TargetGenerator,
-  targetGenerator,
-} from "./targets.ts";
 export { applyRope, block, type BlockWeights, ropeTables, selfAttention, swiglu } from "./layers.ts";

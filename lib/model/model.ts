@@ -28,6 +28,7 @@ import {
   dropHostCopy,
   embed,
   linear,
+  type NamedArrays,
   signSgdRowsInPlace,
   type Tensor,
   tf,
@@ -37,7 +38,6 @@ import type { Rng } from "../random/mod.ts";
 import { type BackboneConfig, type ParamCount, paramCount, swigluHidden } from "./config.ts";
 import { block, type BlockWeights, ropeTables } from "./layers.ts";
 import { truncNormal } from "./_init.ts";
-import type { NamedArrays } from "../train/optimizers.ts";
 
 /** Named float32 arrays, as checkpoints store them. */
 export type { NamedArrays };

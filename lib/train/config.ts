@@ -116,7 +116,7 @@ const trainSection = z.strictObject({
   /** Checkpoint every this many steps (0 = only at the end); the last step is always checkpointed. */
   checkpoint_interval: nonNegInt().default(1000),
   keep_checkpoints: posInt().default(2),
-  /** DIS only: when a loader batch is taken (lib/model DisTrainerOptions.fetch). */
+  /** DIS only: when a loader batch is taken (lib/method DisTrainerOptions.fetch). */
   dis_fetch: z.enum(["every-step", "when-needed"]).optional(),
 });
 

@@ -4,25 +4,7 @@
  *
  * @module
  */
-import { type Scalar, sumTensors, type Tensor, tf } from "../backend/mod.ts";
-
-/**
- * The global L2 norm of all gradients, `sqrt(sum_i ||g_i||^2)`. Synchronous; call inside `tf.tidy`.
- *
- * @example
- * ```ts
- * import { tf } from "../backend/mod.ts";
- * import { globalNorm } from "./grad.ts";
- * globalNorm({ a: tf.tensor([3]), b: tf.tensor([4]) }); // scalar 5
- * ```
- */
-export function globalNorm(grads: Record<string, Tensor>): Scalar {
-  return tf.tidy(() => {
-    const parts = Object.values(grads).map((g) => tf.sum(tf.mul(g, g)));
-    if (parts.length === 0) return tf.scalar(0);
-    return tf.sqrt(sumTensors(parts)) as Scalar;
-  });
-}
+import { globalNorm, type Scalar, type Tensor, tf } from "../backend/mod.ts";
 
 /**
  * Scales every gradient by `min(1, maxNorm / (norm + 1e-6))`, as torch.nn.utils.clip_grad_norm_ does,

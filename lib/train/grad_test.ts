@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { initBackend, tf } from "../backend/mod.ts";
-import { assertFinite, clipByGlobalNorm, findNonFinite, globalNorm, NonFiniteError } from "./grad.ts";
+import { globalNorm } from "../backend/mod.ts";
+import { assertFinite, clipByGlobalNorm, findNonFinite, NonFiniteError } from "./grad.ts";
 
 await initBackend("cpu");
 

@@ -1,6 +1,6 @@
 /**
  * The training loop: one resumable run of TRM or DIS from a resolved config into a run folder
- * (layout in run_dir.ts), with periodic logs, evaluations and checkpoints.
+ * (layout in run_files.ts), with periodic logs, evaluations and checkpoints.
  *
  * Per optimiser step: the learning rates of step s (warmup + cosine, the same schedule for the weights
  * and the puzzle table), one trainer step (lib/model: one supervision step on the rolling batch), the
@@ -28,16 +28,8 @@ import { type BackendInfo, type Tensor, tf } from "../backend/mod.ts";
 import { CheckpointError, InputError } from "../errors.ts";
 import { type SamplerState, TrainSampler } from "../data/mod.ts";
 import { type EvalResult, type EvalSummary, evaluateModel } from "../eval/mod.ts";
-import {
-  DisTrainer,
-  forwardPasses,
-  type ForwardPassStats,
-  type MethodConfig,
-  type RecursiveModel,
-  rngExploration,
-  type StepResult,
-  TrmTrainer,
-} from "../model/mod.ts";
+import { forwardPasses, type MethodConfig, type RecursiveModel } from "../model/mod.ts";
+import { DisTrainer, type ForwardPassStats, rngExploration, type StepResult, TrmTrainer } from "../method/mod.ts";
 import { deriveSeed, Rng, stream } from "../random/mod.ts";
 import { type MetricRecord, type ProgressFn, RunFolder } from "../report/mod.ts";
 import { type CheckpointState, findLatestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
@@ -46,17 +38,10 @@ import { Ema } from "./ema.ts";
 import { clipByGlobalNorm, findNonFinite, NonFiniteError } from "./grad.ts";
 import { createOptimizer, type NamedArrays, type ParamOptimizer, SparseSignSGD } from "./optimizers.ts";
 import { learningRate, type LrSchedule } from "./schedule.ts";
-import {
-  asFloatArrays,
-  buildModel,
-  evalData,
-  loadRunData,
-  PUZZLE_TABLE,
-  RUN_FILES,
-  type RunData,
-  type RunSummary,
-  writeRunOutputs,
-} from "./run_dir.ts";
+import { PUZZLE_TABLE, RUN_FILES } from "./run_files.ts";
+import { evalData, loadRunData, type RunData } from "./run_data.ts";
+import { asFloatArrays, buildModel } from "./build_model.ts";
+import { type RunSummary, writeRunOutputs } from "./run_report.ts";
 
 /** Options of {@linkcode runTraining}. Initialise the backend before calling. */
 export interface TrainOptions {

@@ -1,9 +1,10 @@
 /**
- * Training: the losses (stablemax / softmax cross-entropy, halting BCE), optimisers (adam-atan2,
+ * Training: the optimisers (adam-atan2,
  * lucidrains' adam-atan2, AdamW, sparse sign-SGD), the warmup + cosine learning-rate schedule, the
  * weight EMA, gradient clipping and the non-finite check, safetensors files, resumable checkpoints, the
  * training-run config (config.ts), the training loop (`runTraining`, loop.ts) and run folders
- * (`openTrainedRun`, `evaluateRun`, run_dir.ts; layout and keys in docs/training.md).
+ * (layout in run_files.ts; `loadRunData` run_data.ts, `buildModel` build_model.ts, `openTrainedRun`
+ * reopen_run.ts, `runResults`/`runReport` run_report.ts, `evaluateRun` evaluate_run.ts; keys in docs/training.md).
  *
  * @example
  * ```ts
@@ -31,7 +32,7 @@ export {
 } from "./optimizers.ts";
 export { learningRate, type LrSchedule, validateSchedule } from "./schedule.ts";
 export { Ema } from "./ema.ts";
-export { assertFinite, type Checkable, clipByGlobalNorm, findNonFinite, globalNorm, NonFiniteError } from "./grad.ts";
+export { assertFinite, type Checkable, clipByGlobalNorm, findNonFinite, NonFiniteError } from "./grad.ts";
 export {
   decodeSafetensors,
   dtypeOf,
@@ -57,7 +58,6 @@ export {
   saveCheckpoint,
   type SavedCheckpoint,
 } from "./checkpoint.ts";
-export * from "./losses.ts";
 export {
   type ArcDataConfig,
   backboneConfig,
@@ -80,24 +80,10 @@ export {
   type ValidatedTrainConfig,
   type WithOptional,
 } from "./config.ts";
-export {
-  asFloatArrays,
-  buildModel,
-  type BuiltModel,
-  evalData,
-  evaluateRun,
-  type EvaluateRunOptions,
-  loadRunData,
-  type OpenRunOptions,
-  openTrainedRun,
-  PUZZLE_TABLE,
-  RUN_FILES,
-  type RunData,
-  type RunEvaluation,
-  runReport,
-  runResults,
-  type RunSummary,
-  type TrainedRun,
-  writeRunOutputs,
-} from "./run_dir.ts";
+export { PUZZLE_TABLE, RUN_FILES } from "./run_files.ts";
+export { evalData, loadRunData, type RunData } from "./run_data.ts";
+export { asFloatArrays, buildModel, type BuiltModel } from "./build_model.ts";
+export { type OpenRunOptions, openTrainedRun, type TrainedRun } from "./reopen_run.ts";
+export { runReport, runResults, type RunSummary, writeRunOutputs } from "./run_report.ts";
+export { evaluateRun, type EvaluateRunOptions, type RunEvaluation } from "./evaluate_run.ts";
 export { type EvalPoint, runTraining, type Throughput, type TrainOptions, type TrainOutcome } from "./loop.ts";

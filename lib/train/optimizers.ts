@@ -23,6 +23,7 @@ import {
   type AdamUpdateScalars,
   atan2,
   hasKernel,
+  type NamedArrays,
   type Tensor,
   tf,
   type Variable,
@@ -44,8 +45,8 @@ export interface OptimizerOptions {
   b?: number;
 }
 
-/** Named float32 host arrays: optimizer state, EMA shadows, checkpoint sections. */
-export type NamedArrays = Record<string, { shape: number[]; data: Float32Array }>;
+/** Named float32 host arrays (lib/backend): optimizer state, EMA shadows, checkpoint sections. */
+export type { NamedArrays };
 
 /** State as read back from a checkpoint: any host array, checked to be float32 on restore. */
 export type NamedHostArrays = Record<string, { shape: number[]; data: Float32Array | Int32Array | Uint8Array }>;

@@ -10,9 +10,9 @@
  * @module
  */
 import { hasKernel, STABLEMAX_CE, STABLEMAX_CE_GRAD, type Tensor, tf } from "../backend/mod.ts";
+import type { LossKind } from "../model/mod.ts";
 
-/** Cross-entropy variant. */
-export type LossKind = "stablemax" | "softmax";
+export type { LossKind };
 
 /**
  * log stablemax over the last axis: s(x) = x + 1 for x >= 0, 1 / (1 - x + 1e-30) for x < 0;

@@ -20,7 +20,7 @@
  * @module
  */
 import type { Rng } from "../random/mod.ts";
-import type { StepWeights, TargetKind } from "./config.ts";
+import type { StepWeights, TargetKind } from "../model/mod.ts";
 import { IGNORE_LABEL } from "../data/mod.ts";
 
 /**

@@ -12,30 +12,21 @@
  *
  * @module
  */
-import { type Tensor, tf } from "../backend/mod.ts";
+import { type NamedArrays, type Tensor, tf } from "../backend/mod.ts";
 import type { Rng } from "../random/mod.ts";
-import { batchObjective, perSampleCrossEntropy } from "../train/losses.ts";
-import type { BatchSource, StepRates } from "./batch.ts";
+import { batchObjective, perSampleCrossEntropy } from "./losses.ts";
+import type { BatchSource } from "./batch.ts";
 import { checkBatch } from "./batch.ts";
-import { type DisConfig, forwardPasses } from "./config.ts";
-import type { NamedArrays, RecursiveModel } from "./model.ts";
-import { correctness, cycle, cyclesNoGrad } from "./recursion.ts";
+import { correctness, type DisConfig, type RecursiveModel } from "../model/mod.ts";
 import { stepWeight, type TargetGenerator, targetGenerator } from "./targets.ts";
 import {
-  applyGradients,
-  countStep,
-  emptyForwardStats,
-  type ForwardPassStats,
-  forwardStatsArray,
-  forwardStatsFrom,
-  observeGradients,
-  PuzzleRows,
-  resetStates,
   restoreTensor,
-  Slots,
+  type StepInputs,
+  type StepObjective,
   StepResult,
+  SupervisionTrainer,
   type TrainerOptions,
-} from "./_trainer.ts";
+} from "./supervision.ts";
 
 /**
  * Metric names of a DIS step, in the order of {@linkcode StepResult.stats}. After `read()`: `loss` = the
@@ -80,44 +71,33 @@ export interface DisTrainerOptions extends TrainerOptions {
  * console.log(await r.read()); // { loss, lm_loss, grad_norm, count, accuracy, exact_accuracy, ... }
  * ```
  */
-export class DisTrainer {
-  readonly slots: Slots;
+export class DisTrainer extends SupervisionTrainer<DisConfig> {
+  declare readonly opts: DisTrainerOptions;
   /** Each slot's path: frames 1..N_sup, [B, N_sup, L]. */
   readonly frames: Int32Array;
-  #y: Tensor;
-  #z: Tensor;
   #prevPred: Tensor;
-  #rows: PuzzleRows;
   #gen: TargetGenerator;
-  #stats: ForwardPassStats = emptyForwardStats();
-  #globalBatch: number;
 
-  constructor(readonly model: RecursiveModel, readonly method: DisConfig, readonly opts: DisTrainerOptions) {
+  constructor(model: RecursiveModel, method: DisConfig, opts: DisTrainerOptions) {
     if (model.config.stepEmbedRows < method.nSup + 1) {
       throw new Error(
         `Cannot train DIS: the model's step_embed has ${model.config.stepEmbedRows} rows, need ${method.nSup + 1}`,
       );
     }
+    super(model, method, opts);
     const b = opts.batchSize;
     const l = model.config.seqLen;
-    this.slots = new Slots(b, l);
     this.frames = new Int32Array(b * method.nSup * l);
-    const init = model.initialState(b);
-    this.#y = init.y;
-    this.#z = init.z;
     this.#prevPred = tf.zeros([b, l], "int32");
-    this.#rows = new PuzzleRows(model, b);
     this.#gen = opts.targets ?? targetGenerator(method.targets, method.nSup, model.config.vocabSize, opts.rng);
-    this.#globalBatch = opts.globalBatch ?? b;
   }
 
-  get forwardPasses(): ForwardPassStats {
-    return { ...this.#stats };
-  }
-
-  /** One supervision step and one optimiser step. */
-  async step(source: BatchSource, rates: StepRates): Promise<StepResult> {
-    const { model, method, slots } = this;
+  /**
+   * Fresh slots take the loader batch's row and draw their path; every slot's target is frame s of its
+   * path and its loss weight that of step s.
+   */
+  protected prepare(source: BatchSource): StepInputs {
+    const { method, slots } = this;
     const b = slots.batch;
     const l = slots.seqLen;
     const n = method.nSup;
@@ -126,7 +106,7 @@ export class DisTrainer {
       const batch = source.next();
       checkBatch(batch, b, l, "DIS training batch");
       // The puzzle rows are loaded (and their ids checked) before any slot changes.
-      this.#rows.load(slots.puzzleIds.map((id, i) => (fresh[i] ? batch.puzzleIds[i] : id)));
+      this.rows.load(slots.puzzleIds.map((id, i) => (fresh[i] ? batch.puzzleIds[i] : id)));
       for (let i = 0; i < b; i++) {
         if (!fresh[i]) continue;
         slots.take(i, batch);
@@ -136,7 +116,7 @@ export class DisTrainer {
       }
     } else {
       // Same samples, but sign-SGD has changed their rows of the table since the last step.
-      this.#rows.load(slots.puzzleIds);
+      this.rows.load(slots.puzzleIds);
     }
     // Step index s = steps + 1 (1 on a sample's first step), clamped to N_sup as the code does.
     const stepIdx = new Int32Array(b);
@@ -148,10 +128,6 @@ export class DisTrainer {
       weights[i] = stepWeight(method.stepWeights, s, n);
       targets.set(this.frames.subarray((i * n + s - 1) * l, (i * n + s) * l), i * l);
     }
-
-    const reset = resetStates(model, this.#y, this.#z, fresh);
-    this.#y.dispose();
-    this.#z.dispose();
     const x0 = tf.tensor2d(slots.inputs, [b, l], "int32");
     const tokens = method.autoregressive
       ? tf.tidy(() =>
@@ -159,54 +135,44 @@ export class DisTrainer {
       )
       : x0.clone(); // [B, L]
     x0.dispose();
-    const stepT = tf.tensor1d(stepIdx, "int32");
+    const stepIndex = tf.tensor1d(stepIdx, "int32");
     const targetT = tf.tensor2d(targets, [b, l], "int32");
     const labelT = tf.tensor2d(slots.labels, [b, l], "int32");
     const weightT = tf.tensor1d(weights, "float32");
+    return { fresh, tokens, stepIndex, tensors: [targetT, labelT, weightT] };
+  }
 
-    let state = reset;
-    if (method.hCycles > 1) {
-      const x = tf.tidy(() => model.inputEmbedding(tokens, this.#rows.variable, stepT)); // [B, S, D]
-      state = cyclesNoGrad(model, x, reset.y, reset.z, method.lCycles, method.hCycles - 1);
-      x.dispose();
-      reset.y.dispose();
-      reset.z.dispose();
-    }
+  /** Step-weighted CE toward this step's target; accuracies against the label and the target. */
+  protected objective(logits: Tensor, _y: Tensor, inputs: StepInputs): StepObjective {
+    const b = this.slots.batch;
+    const [targetT, labelT, weightT] = inputs.tensors;
+    const ce = perSampleCrossEntropy(logits, targetT, this.method.loss); // [B]
+    const total = batchObjective(ce.loss, this.globalBatch, weightT);
+    // Columns: lm, acc vs label, exact vs label, label count, acc vs step target.
+    const vsLabel = correctness(logits, labelT); // [B, 3]
+    const vsTarget = tf.slice(correctness(logits, targetT), [0, 0], [b, 1]); // [B, 1]
+    const perSlot = tf.concat([ce.loss.reshape([b, 1]), vsLabel, vsTarget], 1); // [B, 5]
+    return { total, perSlot, carry: tf.argMax(logits, -1) };
+  }
 
-    let kept: { y: Tensor; z: Tensor; pred: Tensor; per: Tensor; logits?: Tensor } | undefined;
-    const { value, grads } = tf.tidy(() =>
-      tf.variableGrads(() => {
-        const x = model.inputEmbedding(tokens, this.#rows.variable, stepT); // [B, S, D]
-        const out = cycle(model, x, state.y, state.z, method.lCycles);
-        const logits = model.lmLogits(out.y); // [B, L, V]
-        const ce = perSampleCrossEntropy(logits, targetT, method.loss); // [B]
-        const total = batchObjective(ce.loss, this.#globalBatch, weightT);
-        // Columns: lm, acc vs label, exact vs label, label count, acc vs step target.
-        const vsLabel = correctness(logits, labelT); // [B, 3]
-        const vsTarget = tf.slice(correctness(logits, targetT), [0, 0], [b, 1]); // [B, 1]
-        const per = tf.concat([ce.loss.reshape([b, 1]), vsLabel, vsTarget], 1); // [B, 5]
-        kept = { y: tf.keep(out.y), z: tf.keep(out.z), pred: tf.keep(tf.argMax(logits, -1)), per: tf.keep(per) };
-        if (this.opts.onGradients) kept.logits = tf.keep(logits);
-        return total as tf.Scalar;
-      }, [...model.trainableVariables(), this.#rows.variable])
-    );
-    for (const t of [state.y, state.z, tokens, stepT, targetT, labelT, weightT]) t.dispose();
-    const k = kept!;
-    if (k.logits) {
-      observeGradients(this.opts, model, this.#rows, grads, k.logits);
-      k.logits.dispose();
-    }
-    const norm = await applyGradients(grads, this.#rows, slots.puzzleIds.slice(), this.opts, rates);
-
-    for (let i = 0; i < b; i++) {
+  /** Every sample runs exactly N_sup steps; the argmax is kept as the next step's autoregressive input. */
+  protected halt(carry: Tensor): Promise<void> {
+    const { slots } = this;
+    const n = this.method.nSup;
+    for (let i = 0; i < slots.batch; i++) {
       slots.steps[i] += 1;
       slots.halted[i] = slots.steps[i] >= n ? 1 : 0;
     }
-    const perStep = forwardPasses(method);
-    countStep(this.#stats, slots, perStep.perStep, perStep.withGradPerStep);
+    this.#prevPred.dispose();
+    this.#prevPred = carry;
+    return Promise.resolve();
+  }
 
+  protected summarise(perSlot: Tensor, value: Tensor, norm: Tensor): StepResult {
+    const { slots } = this;
+    const b = slots.batch;
     const stats = tf.tidy(() => {
-      const per = k.per; // [B, 5]
+      const per = perSlot; // [B, 5]
       const halted = tf.tensor1d(Float32Array.from(slots.halted), "float32");
       const valid = tf.mul(halted, tf.cast(tf.greater(tf.slice(per, [0, 3], [b, 1]).reshape([b]), 0), "float32")); // [B]
       const sums = tf.matMul(valid.reshape([1, b]), per).reshape([5]); // [5]
@@ -221,65 +187,47 @@ export class DisTrainer {
         tf.sum(tf.slice(per, [0, 4], [b, 1])).reshape([1]),
       ]); // [8]
     });
-    value.dispose();
-    norm.dispose();
-    k.per.dispose();
-    this.#prevPred.dispose();
-    this.#prevPred = k.pred;
-    this.#y = k.y;
-    this.#z = k.z;
-    const g = this.#globalBatch;
+    const g = this.globalBatch;
     return new StepResult(stats, DIS_METRICS, (r) => {
       const count = Math.max(r[3], 1);
       return [r[0], r[1] / g, r[2], r[3], r[4] / count, r[5] / count, r[6] / count, r[7] / b];
     });
   }
 
-  /** y, z, the slots, the paths and the previous predictions. The targets stream's state is the caller's. */
-  async getState(): Promise<NamedArrays> {
+  /** The paths and the previous predictions. The targets stream's state is the caller's. */
+  protected override async extraState(): Promise<NamedArrays> {
     const b = this.slots.batch;
     const l = this.slots.seqLen;
     return {
-      "carry.y": { shape: [...this.#y.shape], data: (await this.#y.data()) as Float32Array },
-      "carry.z": { shape: [...this.#z.shape], data: (await this.#z.data()) as Float32Array },
-      ...this.slots.toArrays("carry."),
       "carry.frames": { shape: [b, this.method.nSup, l], data: Float32Array.from(this.frames) },
       "carry.prev_pred": { shape: [b, l], data: Float32Array.from((await this.#prevPred.data()) as Int32Array) },
-      "carry.forward_passes": forwardStatsArray(this.#stats),
     };
   }
 
-  setState(a: NamedArrays): void {
-    const b = this.slots.batch;
-    const l = this.slots.seqLen;
-    const shape = [...this.#y.shape];
+  protected override checkExtra(a: NamedArrays): void {
     const frames = a["carry.frames"];
     if (!frames || frames.data.length !== this.frames.length) {
       throw new RangeError(
         `Cannot restore trainer state: "carry.frames" is missing or does not hold ${this.frames.length} values`,
       );
     }
-    const made: Tensor[] = [];
-    try {
-      made.push(restoreTensor(a, "carry.y", shape, "float32"));
-      made.push(restoreTensor(a, "carry.z", shape, "float32"));
-      made.push(restoreTensor(a, "carry.prev_pred", [b, l], "int32"));
-      this.slots.fromArrays(a, "carry.");
-    } catch (e) {
-      for (const t of made) t.dispose();
-      throw e;
-    }
-    const [y, z, prev] = made;
-    this.frames.set(frames.data);
-    for (const t of [this.#y, this.#z, this.#prevPred]) t.dispose();
-    this.#y = y;
-    this.#z = z;
-    this.#prevPred = prev;
-    this.#stats = forwardStatsFrom(a["carry.forward_passes"]);
   }
 
-  dispose(): void {
-    for (const t of [this.#y, this.#z, this.#prevPred]) t.dispose();
-    this.#rows.dispose();
+  protected override restoreExtra(a: NamedArrays): { tensors: Tensor[]; install: () => void } {
+    const frames = a["carry.frames"]!;
+    const prev = restoreTensor(a, "carry.prev_pred", [this.slots.batch, this.slots.seqLen], "int32");
+    return {
+      tensors: [prev],
+      install: () => {
+        this.frames.set(frames.data);
+        this.#prevPred.dispose();
+        this.#prevPred = prev;
+      },
+    };
+  }
+
+  override dispose(): void {
+    this.#prevPred.dispose();
+    super.dispose();
   }
 }

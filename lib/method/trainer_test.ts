@@ -2,16 +2,10 @@ import assert from "node:assert/strict";
 import { initBackend } from "../backend/mod.ts";
 import { Rng, stream } from "../random/mod.ts";
 import { SparseSignSGD } from "../train/mod.ts";
-import {
-  type BatchSource,
-  type DisConfig,
-  DisTrainer,
-  type MethodConfig,
-  type NamedArrays,
-  type StepBatch,
-  TrmTrainer,
-} from "./mod.ts";
-import { TRAINER_DIS as DIS, TRAINER_TRM as TRM, type TrainerRun, trainerRun } from "./_testing.ts";
+import { type DisConfig, type MethodConfig, type NamedArrays } from "../model/mod.ts";
+import { type BatchSource, DisTrainer, type StepBatch, TrmTrainer } from "./mod.ts";
+import { TRAINER_DIS as DIS, TRAINER_TRM as TRM } from "../model/_testing.ts";
+import { type TrainerRun, trainerRun } from "../train/_testing.ts";
 
 await initBackend("cpu");
 
@@ -189,7 +183,7 @@ Deno.test("DIS: both fetch modes train the same samples identically until they f
 });
 
 Deno.test("forward-pass counters survive a checkpoint exactly beyond float32's 2^24", async () => {
-  const { forwardStatsArray, forwardStatsFrom } = await import("./_trainer.ts");
+  const { forwardStatsArray, forwardStatsFrom } = await import("./supervision.ts");
   const stats = {
     optimizerSteps: 1_000_003,
     netCalls: 2 ** 40 + 7,

@@ -6,7 +6,7 @@ import { predict } from "../model/mod.ts";
 import { stableJson } from "../report/mod.ts";
 import { loadTrainConfig, parseTrainConfig } from "./config.ts";
 import { runTraining } from "./loop.ts";
-import { evaluateRun, loadRunData, openTrainedRun } from "./run_dir.ts";
+import { evaluateRun, loadRunData, openTrainedRun } from "./mod.ts";
 import { readSafetensorsFile } from "./safetensors.ts";
 
 await initBackend("wasm");

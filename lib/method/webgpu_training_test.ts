@@ -11,8 +11,10 @@ import assert from "node:assert/strict";
 import { initBackend, tf } from "../backend/mod.ts";
 import { initBackendOrSkip } from "../backend/_testing.ts";
 import { Rng } from "../random/mod.ts";
-import type { BatchSource, MethodConfig, StepBatch } from "./mod.ts";
-import { TRAINER_DIS as DIS, TRAINER_TRM as TRM, type TrainerRun, trainerRun } from "./_testing.ts";
+import type { MethodConfig } from "../model/mod.ts";
+import type { BatchSource, StepBatch } from "./mod.ts";
+import { TRAINER_DIS as DIS, TRAINER_TRM as TRM } from "../model/_testing.ts";
+import { type TrainerRun, trainerRun } from "../train/_testing.ts";
 
 const B = 4;
 const L = 5;

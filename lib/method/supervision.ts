@@ -1,13 +1,20 @@
 /**
- * Machinery the TRM and DIS trainers share: the batch slots (TRM's rolling "carry"), the puzzle-row
- * variable the tape differentiates, applying gradients, the step result and forward-pass counters.
+ * What the TRM and DIS trainers share: the supervision step as a template ({@linkcode SupervisionTrainer}),
+ * the batch slots (TRM's rolling "carry"), the puzzle-row variable the tape differentiates, applying
+ * gradients, the step result and the forward-pass counters.
  *
  * @module
  */
-import { devicePuzzleTableRequested, type Tensor, tf, type Variable } from "../backend/mod.ts";
-import type { PuzzleOptimizer, StepBatch, StepRates, WeightOptimizer } from "./batch.ts";
-import type { NamedArrays, RecursiveModel } from "./model.ts";
-import { globalNorm } from "../train/grad.ts";
+import {
+  devicePuzzleTableRequested,
+  globalNorm,
+  type NamedArrays,
+  type Tensor,
+  tf,
+  type Variable,
+} from "../backend/mod.ts";
+import { cycle, cyclesNoGrad, forwardPasses, type MethodConfig, type RecursiveModel } from "../model/mod.ts";
+import type { BatchSource, PuzzleOptimizer, StepBatch, StepRates, WeightOptimizer } from "./batch.ts";
 
 /** Options every trainer takes. */
 export interface TrainerOptions {
@@ -19,7 +26,7 @@ export interface TrainerOptions {
   /**
    * Sign-SGD on the puzzle table; absent = the table stays fixed (and its gradient is not read back). Where
    * the model's table lives on the device ({@linkcode RecursiveModel.puzzleTableToDevice}) the update runs
-   * there instead, with this optimiser's `weightDecay` (lib/train's `SparseSignSGD` has one) and no readback.
+   * there instead, with this optimiser's `weightDecay` and no readback.
    */
   puzzleOptimizer?: PuzzleOptimizer;
   /**
@@ -279,7 +286,7 @@ export async function applyGradients(
   for (const g of Object.values(weightGrads)) g.dispose();
   if (rowGrad) {
     if (opts.puzzleOptimizer && rows.model.puzzleTableOnDevice) {
-      rows.model.applyPuzzleSignSgd(ids, rowGrad, rates.puzzleLr, deviceWeightDecay(opts.puzzleOptimizer));
+      rows.model.applyPuzzleSignSgd(ids, rowGrad, rates.puzzleLr, opts.puzzleOptimizer.weightDecay);
     } else if (opts.puzzleOptimizer) {
       const data = (await rowGrad.data()) as Float32Array;
       opts.puzzleOptimizer.apply(ids, data, rates.puzzleLr);
@@ -287,18 +294,6 @@ export async function applyGradients(
     rowGrad.dispose();
   }
   return norm;
-}
-
-/** The weight decay of a puzzle optimiser, for the same update on the device. */
-function deviceWeightDecay(opt: PuzzleOptimizer): number {
-  const wd = (opt as { weightDecay?: unknown }).weightDecay;
-  if (typeof wd !== "number") {
-    throw new TypeError(
-      "Cannot apply the puzzle optimiser on the device: it has no numeric weightDecay (expected lib/train's " +
-        "SparseSignSGD)",
-    );
-  }
-  return wd;
 }
 
 /** y, z where the slot is fresh: y_init / z_init, else the carried state. Returns new tensors. */
@@ -324,4 +319,183 @@ export function restoreTensor(a: NamedArrays, name: string, shape: number[], dty
     throw new RangeError(`Cannot restore trainer state: "${name}" is missing or does not hold ${n} values`);
   }
   return dtype === "float32" ? tf.tensor(e.data, shape, "float32") : tf.tensor(Int32Array.from(e.data), shape, "int32");
+}
+
+/** What a method's {@linkcode SupervisionTrainer.prepare} hands the shared step: this step's inputs. */
+export interface StepInputs {
+  /** 1 where the slot took a fresh sample this step (its y, z restart from y_init, z_init). */
+  fresh: Uint8Array;
+  /** The input tokens, [B, L] int32; the step disposes it. */
+  tokens: Tensor;
+  /** DIS: the supervision-step index s of each slot, [B] int32 (the step embedding); the step disposes it. */
+  stepIndex?: Tensor;
+  /** Further tensors the method's objective reads (labels, targets, weights); the step disposes them. */
+  tensors: Tensor[];
+}
+
+/** What a method's {@linkcode SupervisionTrainer.objective} returns, inside the gradient tape. */
+export interface StepObjective {
+  /** The scalar that is differentiated. */
+  total: Tensor;
+  /** Per-slot numbers [B, k] that {@linkcode SupervisionTrainer.summarise} reduces. */
+  perSlot: Tensor;
+  /** One more tensor the method needs after the step (TRM: the halting logits [B]; DIS: the argmax [B, L]). */
+  carry: Tensor;
+}
+
+/**
+ * The supervision step both methods run, as a template: one supervision step and one optimiser step on
+ * the B slots. A method supplies how the slots take samples and what the inputs are ({@linkcode prepare}),
+ * the objective on the step's logits ({@linkcode objective}), when a slot halts ({@linkcode halt}) and how
+ * the per-slot numbers become the step's metrics ({@linkcode summarise}); the rest is shared:
+ *
+ * 1. y, z restart where a slot is fresh;
+ * 2. T-1 cycles without gradient, one with gradient (lib/model's recursion), from the input embedding
+ *    (plus the step embedding where the method has one);
+ * 3. the gradients of the objective go to the observer, then to the optimisers (applyGradients);
+ * 4. the slots' halting is updated and the network applications are counted;
+ * 5. y, z are carried (detached) to the next step.
+ */
+export abstract class SupervisionTrainer<M extends MethodConfig> {
+  readonly slots: Slots;
+  protected readonly rows: PuzzleRows;
+  protected readonly globalBatch: number;
+  #y: Tensor;
+  #z: Tensor;
+  #stats: ForwardPassStats = emptyForwardStats();
+
+  constructor(readonly model: RecursiveModel, readonly method: M, readonly opts: TrainerOptions) {
+    this.slots = new Slots(opts.batchSize, model.config.seqLen);
+    const init = model.initialState(opts.batchSize);
+    this.#y = init.y;
+    this.#z = init.z;
+    this.rows = new PuzzleRows(model, opts.batchSize);
+    this.globalBatch = opts.globalBatch ?? opts.batchSize;
+  }
+
+  /** Network-application counters so far. */
+  get forwardPasses(): ForwardPassStats {
+    return { ...this.#stats };
+  }
+
+  /** Takes this step's samples into the slots, loads the puzzle rows, and builds the step's inputs. */
+  protected abstract prepare(source: BatchSource): StepInputs;
+  /** The objective on the step's logits [B, L, V] and final answer state y [B, S, D], inside the tape. */
+  protected abstract objective(logits: Tensor, y: Tensor, inputs: StepInputs): StepObjective;
+  /** Advances the slots' step counters and sets `halted`; owns (and disposes or keeps) `carry`. */
+  protected abstract halt(carry: Tensor): Promise<void>;
+  /** The step's metrics from the per-slot numbers, the differentiated value and the gradient norm. */
+  protected abstract summarise(perSlot: Tensor, value: Tensor, norm: Tensor): StepResult;
+  /** The halting logits the gradient observer sees (TRM), from the objective's `carry`. */
+  protected haltingLogits(_carry: Tensor): Tensor | undefined {
+    return undefined;
+  }
+
+  /** One supervision step and one optimiser step. */
+  async step(source: BatchSource, rates: StepRates): Promise<StepResult> {
+    const { model, method, slots } = this;
+    const inputs = this.prepare(source);
+    const reset = resetStates(model, this.#y, this.#z, inputs.fresh);
+    this.#y.dispose();
+    this.#z.dispose();
+
+    let state = reset;
+    if (method.hCycles > 1) {
+      const x = tf.tidy(() => model.inputEmbedding(inputs.tokens, this.rows.variable, inputs.stepIndex)); // [B, S, D]
+      state = cyclesNoGrad(model, x, reset.y, reset.z, method.lCycles, method.hCycles - 1);
+      x.dispose();
+      reset.y.dispose();
+      reset.z.dispose();
+    }
+
+    let kept: { y: Tensor; z: Tensor; carry: Tensor; perSlot: Tensor; logits?: Tensor } | undefined;
+    const { value, grads } = tf.tidy(() =>
+      tf.variableGrads(() => {
+        const x = model.inputEmbedding(inputs.tokens, this.rows.variable, inputs.stepIndex); // [B, S, D]
+        const out = cycle(model, x, state.y, state.z, method.lCycles);
+        const logits = model.lmLogits(out.y); // [B, L, V]
+        const o = this.objective(logits, out.y, inputs);
+        kept = { y: tf.keep(out.y), z: tf.keep(out.z), carry: tf.keep(o.carry), perSlot: tf.keep(o.perSlot) };
+        if (this.opts.onGradients) kept.logits = tf.keep(logits);
+        return o.total as tf.Scalar;
+      }, [...model.trainableVariables(), this.rows.variable])
+    );
+    for (const t of [state.y, state.z, inputs.tokens, ...(inputs.stepIndex ? [inputs.stepIndex] : [])]) t.dispose();
+    for (const t of inputs.tensors) t.dispose();
+    const k = kept!;
+    if (k.logits) {
+      observeGradients(this.opts, model, this.rows, grads, k.logits, this.haltingLogits(k.carry));
+      k.logits.dispose();
+    }
+    const norm = await applyGradients(grads, this.rows, slots.puzzleIds.slice(), this.opts, rates);
+
+    await this.halt(k.carry);
+    const perStep = forwardPasses(method);
+    countStep(this.#stats, slots, perStep.perStep, perStep.withGradPerStep);
+    const result = this.summarise(k.perSlot, value, norm);
+    value.dispose();
+    norm.dispose();
+    k.perSlot.dispose();
+    this.#y = k.y;
+    this.#z = k.z;
+    return result;
+  }
+
+  /** The method's own state beyond y, z, the slots and the counters (DIS: the paths and predictions). */
+  protected async extraState(): Promise<NamedArrays> {
+    return await Promise.resolve({});
+  }
+
+  /** Checks the method's own saved host state before anything is restored (DIS: the paths). */
+  protected checkExtra(_a: NamedArrays): void {}
+
+  /**
+   * Restores the method's own saved state: returns the tensors it restores (disposed by the caller if a
+   * later check fails) and a function that installs them. Nothing of the trainer changes here.
+   */
+  protected restoreExtra(_a: NamedArrays): { tensors: Tensor[]; install: () => void } {
+    return { tensors: [], install: () => {} };
+  }
+
+  /** Everything needed to resume: y, z, the slots and the method's own state. Streams are the caller's. */
+  async getState(): Promise<NamedArrays> {
+    return {
+      "carry.y": { shape: [...this.#y.shape], data: (await this.#y.data()) as Float32Array },
+      "carry.z": { shape: [...this.#z.shape], data: (await this.#z.data()) as Float32Array },
+      ...this.slots.toArrays("carry."),
+      ...(await this.extraState()),
+      "carry.forward_passes": forwardStatsArray(this.#stats),
+    };
+  }
+
+  /** Restores a state from {@linkcode getState}; a bad state leaves the trainer as it was. */
+  setState(a: NamedArrays): void {
+    this.checkExtra(a);
+    const shape = [...this.#y.shape];
+    const made: Tensor[] = [];
+    let extra: { tensors: Tensor[]; install: () => void } | undefined;
+    try {
+      made.push(restoreTensor(a, "carry.y", shape, "float32"));
+      made.push(restoreTensor(a, "carry.z", shape, "float32"));
+      extra = this.restoreExtra(a);
+      made.push(...extra.tensors);
+      this.slots.fromArrays(a, "carry.");
+    } catch (e) {
+      for (const t of made) t.dispose();
+      throw e;
+    }
+    this.#y.dispose();
+    this.#z.dispose();
+    this.#y = made[0];
+    this.#z = made[1];
+    extra.install();
+    this.#stats = forwardStatsFrom(a["carry.forward_passes"]);
+  }
+
+  /** Frees the carried state and the puzzle-row variable; subclasses free their own first. */
+  dispose(): void {
+    this.#y.dispose();
+    this.#z.dispose();
+    this.rows.dispose();
+  }
 }

@@ -9,16 +9,8 @@ import { initBackend } from "../backend/mod.ts";
 import { Rng, stream } from "../random/mod.ts";
 import { allSolutions, countCompletions } from "../data/mod.ts";
 import { createOptimizer, SparseSignSGD } from "../train/mod.ts";
-import {
-  backboneFor,
-  DisTrainer,
-  type MethodConfig,
-  predict,
-  RecursiveModel,
-  rngExploration,
-  type StepBatch,
-  TrmTrainer,
-} from "./mod.ts";
+import { backboneFor, type MethodConfig, predict, RecursiveModel } from "../model/mod.ts";
+import { DisTrainer, rngExploration, type StepBatch, TrmTrainer } from "./mod.ts";
 
 const N = 8;
 const L = 64;

@@ -1,6 +1,6 @@
 /**
- * What the model consumes: host-side batches of token sequences, and the interfaces of the optimisers the
- * trainers drive (implemented in lib/train/optimizers.ts).
+ * What the trainers consume: host-side batches of token sequences, and the interfaces of the optimisers
+ * they drive (implemented in lib/train/optimizers.ts).
  *
  * @module
  */
@@ -26,8 +26,12 @@ export interface WeightOptimizer {
   apply(grads: Record<string, Tensor>, lr: number): void;
 }
 
-/** The puzzle-embedding optimiser (lib/train `SparseSignSGD`), updating the host table in place. */
+/**
+ * The puzzle-embedding optimiser (lib/train `SparseSignSGD`), updating the host table in place. Its
+ * `weightDecay` is what the same update uses where the table lives on the device.
+ */
 export interface PuzzleOptimizer {
+  readonly weightDecay: number;
   apply(ids: Int32Array, grad: Float32Array, lr: number): void;
 }
 

@@ -1,0 +1,334 @@
+/**
+ * A finished run's results.json (byte-stable: evaluation, forward passes, parameters) and its report.md
+ * with plots, and writing both with the final model files.
+ *
+ * @module
+ */
+import { forwardPasses, type MethodConfig, RecursiveModel } from "../model/mod.ts";
+import type { ForwardPassStats } from "../method/mod.ts";
+import {
+  type Column,
+  compareNatural,
+  formatNumber,
+  lineChartSvg,
+  type LineSeries,
+  type MetricRecord,
+  renderReport,
+  type ReportSection,
+  type RunFolder,
+  stableJson,
+} from "../report/mod.ts";
+import { type EvalResult, type EvalSummary } from "../eval/mod.ts";
+import { writeTextAtomic } from "../io/mod.ts";
+import { writeSafetensorsFile } from "./safetensors.ts";
+import { type LoadedTrainConfig, type TrainConfig } from "./config.ts";
+import type { NamedArrays } from "./optimizers.ts";
+import { RUN_FILES } from "./run_files.ts";
+import { type RunData } from "./run_data.ts";
+
+/** What {@linkcode writeRunOutputs} needs from a finished run. */
+export interface RunSummary {
+  loaded: LoadedTrainConfig;
+  data: RunData;
+  model: RecursiveModel;
+  method: MethodConfig;
+  totalSteps: number;
+  finalTrain: Record<string, number | null> | null;
+  finalEval: EvalResult | null;
+  /** ARC runs with a validation split: its final evaluation (absent or null otherwise). */
+  finalValidation?: EvalResult | null;
+  evalCurve: { step: number; summary: EvalSummary }[];
+  forwardPasses: ForwardPassStats;
+  /** The metrics.jsonl records (for the curves in report.md). */
+  metrics: MetricRecord[];
+}
+
+/** Display names of the methods, for titles. */
+export const METHOD_NAMES = { trm: "TRM", dis: "DIS" } as const;
+
+/** An evaluation as results.json records it. */
+export function evalJson(r: EvalResult): Record<string, unknown> {
+  if (r.kind === "nqueens") {
+    return {
+      examples: r.examples,
+      summary: r.summary,
+      token_accuracy: r.tokenAccuracy,
+      overall: r.metrics.overall,
+      by_q: r.metrics.byQ,
+      forward_passes_per_sample: r.forwardPassesPerSample,
+    };
+  }
+  return {
+    examples: r.examples,
+    summary: r.summary,
+    pass_at_k_per_task: r.scores.perTask,
+    pass_at_k_per_output: r.scores.perOutput,
+    counts: r.scores.counts,
+    forward_passes_per_sample: r.forwardPassesPerSample,
+  };
+}
+
+/**
+ * Per scored task (sorted by id): its labelled test inputs and, for each k, the fraction of them whose
+ * answer ranks within the top k (TRM's per-task score; pass@k is the mean of these over the tasks).
+ */
+export function arcTaskScores(r: EvalResult): { id: string; tests: number; [k: string]: number | string }[] {
+  if (r.kind !== "arc") return [];
+  return r.scores.tasks.map((t) => {
+    const labelled = t.tests.filter((x) => x.labelled);
+    const out: { id: string; tests: number; [k: string]: number | string } = { id: t.id, tests: labelled.length };
+    for (const k of r.scores.passKs) {
+      const solved = labelled.filter((x) => x.correctRank !== null && x.correctRank <= k).length;
+      out[`pass@${k}`] = labelled.length > 0 ? solved / labelled.length : 0;
+    }
+    return out;
+  });
+}
+
+/** The `results` object of results.json: everything byte-stable about a finished run (no times). */
+export function runResults(s: RunSummary): Record<string, unknown> {
+  const cfg = s.loaded.config;
+  const p = s.model.paramCount();
+  const fp = forwardPasses(s.method);
+  const f = s.forwardPasses;
+  return {
+    task: s.data.kind,
+    preset: cfg.model.preset,
+    method: s.method.method,
+    steps: s.totalSteps,
+    batch_size: cfg.train.batch_size,
+    seed: cfg.seed,
+    data: s.data.counts,
+    params: {
+      total: p.total,
+      embed_tokens: p.embedTokens,
+      step_embed: p.stepEmbed,
+      blocks: p.blocks,
+      lm_head: p.lmHead,
+      q_head: p.qHead,
+      puzzle_emb_values: p.puzzleEmbValues,
+      puzzle_emb_bytes: p.puzzleEmbBytes,
+    },
+    forward_passes: {
+      per_sample_inference: fp.perSampleInference,
+      per_sample_training_max: fp.perSampleTrainingMax,
+      per_step: fp.perStep,
+      with_grad_per_step: fp.withGradPerStep,
+      training: {
+        optimizer_steps: f.optimizerSteps,
+        net_calls: f.netCalls,
+        net_calls_with_grad: f.netCallsWithGrad,
+        samples_completed: f.samplesCompleted,
+        mean_per_completed_sample: f.meanPerCompletedSample,
+      },
+    },
+    final_train: s.finalTrain,
+    eval: s.finalEval ? evalJson(s.finalEval) : null,
+    ...(s.finalValidation ? { validation: evalJson(s.finalValidation) } : {}),
+    eval_curve: s.evalCurve.map((pt) => ({ step: pt.step, ...pt.summary })),
+  };
+}
+
+function dataTitle(cfg: TrainConfig): string {
+  const d = cfg.data;
+  if (d.kind === "nqueens") return `N-Queens (${d.variant})`;
+  const sub = d.subset === null
+    ? ""
+    : "ids" in d.subset
+    ? `, ${d.subset.ids.length} tasks`
+    : `, ${d.subset.tasks} per subset`;
+  return `ARC ${d.set} (${d.augmentations} augmentations${sub})`;
+}
+
+/** Columns of an N-Queens table by number of given queens (rows of `byQ`). */
+export const BY_Q_COLUMNS: readonly Column[] = [
+  { key: "q", header: "Q given" },
+  { key: "count", header: "boards", format: "int" },
+  { key: "exact", format: { percent: 1 } },
+  { key: "valid", format: { percent: 1 } },
+  { key: "ceiling", format: { percent: 1 } },
+];
+
+function seriesOf(records: MetricRecord[], kind: string, key: string): [number, number][] {
+  return records
+    .filter((r) => r.kind === kind && typeof r[key] === "number" && Number.isFinite(r[key]))
+    .map((r) => [r.step, r[key] as number]);
+}
+
+/** report.md for a finished run, and its plots (file name to SVG text). Byte-stable. */
+export async function runReport(s: RunSummary): Promise<{ markdown: string; plots: Record<string, string> }> {
+  const cfg = s.loaded.config;
+  const m = s.method;
+  const name = METHOD_NAMES[m.method];
+  const params = s.model.paramCount();
+  const fp = forwardPasses(m);
+  const sections: ReportSection[] = [];
+  const plots: Record<string, string> = {};
+  const r = s.finalEval;
+  if (r?.kind === "nqueens") {
+    const rows = [{ q: "all", ...r.metrics.overall }, ...r.metrics.byQ.map((g) => ({ ...g, q: String(g.q) }))];
+    sections.push({
+      heading: "Final evaluation",
+      text: [
+        `${r.examples} test boards, every sample run for all ${m.nSup} supervision steps. Exact = the label; ` +
+        "valid = 8 non-attacking queens keeping the given ones; ceiling = mean of 1/k over the inputs (k = their " +
+        `number of completions). Token accuracy ${r.tokenAccuracy === null ? "—" : formatNumber(r.tokenAccuracy)}.`,
+      ],
+      table: {
+        columns: [...BY_Q_COLUMNS, { key: "unique", header: "unique completion", format: { percent: 1 } }],
+        rows,
+      },
+    });
+  } else if (r?.kind === "arc") {
+    const rows = r.scores.passKs.map((k) => ({
+      k: `pass@${k}`,
+      task: r.scores.perTask?.[`pass@${k}`] ?? null,
+      output: r.scores.perOutput?.[`pass@${k}`] ?? null,
+    }));
+    const c = r.scores.counts;
+    sections.push({
+      heading: "Final evaluation",
+      text: [
+        `${c.tasks} test tasks (${c.testInputs} test inputs), ${c.matched} augmented predictions voted ` +
+        `(${c.unknownTask + c.noMatchingInput} unmatched). Per task: TRM's and the paper's mean over tasks; ` +
+        "per output: the official rule.",
+      ],
+      table: {
+        columns: [
+          { key: "k", header: "" },
+          { key: "task", header: "per task", format: { percent: 2 } },
+          { key: "output", header: "per output", format: { percent: 2 } },
+        ],
+        rows,
+      },
+    });
+  }
+  const train = s.finalTrain ?? {};
+  const loss = seriesOf(s.metrics, "train", "loss");
+  const trainPlots: { title: string; file: string }[] = [];
+  if (loss.length > 0) {
+    plots["train_loss.svg"] = await lineChartSvg({
+      title: "Training loss",
+      xLabel: "optimiser step",
+      yLabel: "loss",
+      x: { integer: true },
+      series: [{ name: "loss", points: loss }],
+    });
+    trainPlots.push({ title: "Training loss", file: "train_loss.svg" });
+  }
+  const accSeries: LineSeries[] = [
+    { name: "train accuracy", points: seriesOf(s.metrics, "train", "accuracy") },
+    { name: "train exact", points: seriesOf(s.metrics, "train", "exact_accuracy") },
+  ];
+  const evalKey = s.data.kind === "nqueens" ? "exact" : "pass@2";
+  accSeries.push({ name: `eval ${evalKey}`, points: seriesOf(s.metrics, "eval", evalKey) });
+  const nonEmpty = accSeries.filter((x) => x.points.length > 0);
+  if (nonEmpty.length > 0) {
+    plots["accuracy.svg"] = await lineChartSvg({
+      title: "Accuracy",
+      xLabel: "optimiser step",
+      yLabel: "accuracy",
+      yDomain: [0, 1],
+      x: { integer: true },
+      y: { percent: true },
+      series: nonEmpty,
+    });
+    trainPlots.push({ title: "Accuracy", file: "accuracy.svg" });
+  }
+  sections.push({
+    heading: "Training",
+    text: [
+      `The last logged window (${cfg.train.log_interval} steps): losses and gradient norm are means over its ` +
+      "steps, accuracies means over the samples that finished in it.",
+    ],
+    table: {
+      columns: [{ key: "metric" }, { key: "value", format: cell }],
+      rows: Object.keys(train).sort(compareNatural).map((k) => ({ metric: k, value: train[k] })),
+    },
+    plots: trainPlots,
+  });
+  if (s.evalCurve.length > 0) {
+    const keys = Object.keys(s.evalCurve[0].summary).filter((k) => k !== "count" && !k.endsWith("_per_output"));
+    sections.push({
+      heading: "Evaluation curve",
+      table: {
+        columns: [{ key: "step", format: "int" }, ...keys.map((k) => ({ key: k, format: cell }))],
+        rows: s.evalCurve.map((pt) => ({ step: pt.step, ...pt.summary })),
+      },
+    });
+  }
+  const f = s.forwardPasses;
+  sections.push({
+    heading: "Forward passes",
+    text: [
+      "Network applications per sample (one call of the block stack): N_sup x T x (n + 1) at inference, where " +
+      "every method runs all N_sup steps; in training TRM halts earlier with ACT.",
+    ],
+    table: {
+      columns: [{ key: "what" }, { key: "value", format: cell }],
+      rows: [
+        { what: "per sample at inference", value: fp.perSampleInference },
+        { what: "per supervision step", value: fp.perStep },
+        { what: "of which under gradient in training", value: fp.withGradPerStep },
+        { what: "per finished training sample (mean)", value: f.meanPerCompletedSample },
+        { what: "training samples finished", value: f.samplesCompleted },
+      ],
+    },
+  });
+  const markdown = renderReport({
+    title: `Training run: ${name} on ${dataTitle(cfg)}`,
+    summary: [
+      `Preset \`${cfg.model.preset}\`: ${name} with N_sup = ${m.nSup}, T = ${m.hCycles}, n = ${m.lCycles}; ` +
+      `hidden ${cfg.model.hidden}, ${cfg.model.layers} layer(s), ${formatInt(params.total)} trainable parameters ` +
+      `(+ ${formatInt(params.puzzleEmbValues)} puzzle-embedding values). ${formatInt(s.totalSteps)} steps at batch ` +
+      `${cfg.train.batch_size}, ${cfg.train.optimizer}, lr ${cfg.train.lr}, seed ${cfg.seed}.`,
+    ],
+    sections,
+    hashes: { config: s.loaded.hash, data: s.data.dataHash },
+  });
+  return { markdown, plots };
+}
+
+/** A table cell: integers as they are, other numbers with 4 decimals, null as a dash. */
+export function cell(v: unknown): string {
+  if (typeof v !== "number") return v === null || v === undefined ? "—" : String(v);
+  return Number.isInteger(v) ? String(v) : formatNumber(v, 4);
+}
+
+function formatInt(n: number): string {
+  return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+/**
+ * Writes a finished run's outputs: results.json, report.md and its plots, model.safetensors (live
+ * weights with the puzzle table), ema.safetensors (EMA weights) and, for ARC, submission.json.
+ * Returns the `results` object.
+ */
+export async function writeRunOutputs(
+  run: RunFolder,
+  s: RunSummary,
+  files: { weights: NamedArrays; ema?: NamedArrays },
+): Promise<Record<string, unknown>> {
+  const results = runResults(s);
+  await run.writeResults({
+    experiment: "train",
+    configHash: s.loaded.hash,
+    dataHash: s.data.dataHash,
+    results,
+  });
+  const { markdown, plots } = await runReport(s);
+  for (const [file, svg] of Object.entries(plots)) await run.writePlot(file, svg);
+  await run.writeReport(markdown);
+  const meta = { format: "pt", step: String(s.totalSteps), config_hash: s.loaded.hash };
+  await writeSafetensorsFile(run.path(RUN_FILES.model), files.weights, meta);
+  if (files.ema) await writeSafetensorsFile(run.path(RUN_FILES.ema), files.ema, meta);
+  if (s.finalEval?.kind === "arc") {
+    await writeTextAtomic(run.path(RUN_FILES.submission), JSON.stringify(s.finalEval.submission) + "\n");
+    const doc: Record<string, unknown> = { test: arcTaskScores(s.finalEval) };
+    if (s.finalValidation?.kind === "arc") doc.validation = arcTaskScores(s.finalValidation);
+    await writeTextAtomic(run.path(RUN_FILES.evalTasks), stableJson(doc) + "\n");
+  }
+  return results;
+}
+
+// ---- evaluating a run folder (cli eval) ----
