@@ -13,7 +13,8 @@
  * @module
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { BACKEND_NAMES, parseBackend } from "../lib/backend/mod.ts";
+import { BACKEND_NAMES, type BackendInfo, type BackendRequest, initBackend, parseBackend } from "../lib/backend/mod.ts";
+import { type RuntimeSettings, runtimeSettings } from "../lib/env.ts";
 import { InputError } from "../lib/errors.ts";
 
 /** Prints a line (or lines) to stdout. */
@@ -48,6 +49,23 @@ export function backendOption(defaultValue = "auto"): Option {
         throw new InvalidArgumentError((e as Error).message);
       }
     });
+}
+
+/**
+ * What the environment sets for every command (lib/env.ts reads it, and run.json records each
+ * variable read): the ARC data folder, the OpenBLAS switch and the puzzle-table placement. Commands
+ * pass these down as typed options; their flags win.
+ */
+export function settings(): RuntimeSettings {
+  return runtimeSettings();
+}
+
+/**
+ * Starts the backend a `--backend` option chose, with OpenBLAS unless the environment turns it off
+ * (`TRM_DIS_BLAS=off`: the exact reference cpu backend).
+ */
+export async function startBackend(request: BackendRequest): Promise<BackendInfo> {
+  return await initBackend(request, { blas: settings().blas });
 }
 
 /**

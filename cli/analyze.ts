@@ -11,7 +11,7 @@
  */
 import { basename, join, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { initBackend } from "../lib/backend/mod.ts";
+import type { BackendRequest } from "../lib/backend/mod.ts";
 import {
   type AnalysisResult,
   analyzeModel,
@@ -22,7 +22,7 @@ import {
 } from "../lib/analysis/mod.ts";
 import { canonicalJson, collectProvenance, sha256Hex } from "../lib/report/mod.ts";
 import { openTrainedRun } from "../lib/train/mod.ts";
-import { backendOption, outOption, print, printErr, seedOption } from "./_common.ts";
+import { backendOption, outOption, print, printErr, seedOption, settings, startBackend } from "./_common.ts";
 import { createProgress } from "./_progress.ts";
 
 /** The folder inside a run that `analyze` writes by default. */
@@ -119,18 +119,18 @@ export function makeCommand(): Command {
         batchSize: number;
         resamples: number;
         seed: number;
-        backend: string;
+        backend: BackendRequest;
         out?: string;
       },
     ) => {
       const started = new Date();
-      const backend = await initBackend(opts.backend as Parameters<typeof initBackend>[0]);
+      const backend = await startBackend(opts.backend);
       const guidance = opts.guidance === false ? [] : Array.isArray(opts.guidance) ? opts.guidance : opts.w;
       const out = opts.out ?? defaultOut(dirs);
       printErr(`analyze: ${dirs.join(", ")} (${opts.data}), backend ${backend.name}`);
       const results: { result: AnalysisResult; method: string; configHash: string; step: number; dir: string }[] = [];
       for (const [i, dir] of dirs.entries()) {
-        const run = await openTrainedRun(dir, { scope: `analyze${i}.` });
+        const run = await openTrainedRun(dir, { scope: `analyze${i}.`, dataDir: settings().dataDir });
         const progress = createProgress({ label: `analyze ${basename(resolve(dir))}` });
         try {
           const split = opts.data === "test" ? run.data.test : run.data.train;

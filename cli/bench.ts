@@ -8,7 +8,7 @@
  * @module
  */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { blasStatus, initBackend } from "../lib/backend/mod.ts";
+import { type BackendRequest, blasStatus } from "../lib/backend/mod.ts";
 import {
   BENCH_PRESETS,
   benchRecord,
@@ -20,7 +20,7 @@ import {
   ReferenceSession,
   runBenchmark,
 } from "../lib/bench/mod.ts";
-import { backendOption, print, printErr } from "./_common.ts";
+import { backendOption, print, printErr, settings, startBackend } from "./_common.ts";
 
 function positive(name: string) {
   return (v: string) => {
@@ -33,7 +33,7 @@ function positive(name: string) {
 }
 
 interface Opts {
-  backend: Parameters<typeof initBackend>[0];
+  backend: BackendRequest;
   preset: string[];
   batch: number;
   repeats: number;
@@ -75,7 +75,7 @@ export function makeCommand(): Command {
     .option("--json", "print one JSON object per measurement instead of the table", false)
     .action(async (opts: Opts) => {
       const presets = (opts.preset.length ? opts.preset : ["dis-compact-nqueens"]).map(parseBenchPreset);
-      const info = await initBackend(opts.backend);
+      const info = await startBackend(opts.backend);
       const blas = blasStatus();
       const threads = blas.active && blas.threads ? blas.threads : navigator.hardwareConcurrency;
       const torch = opts.reference ? await findTorchPython() : { python: null, reason: "skipped (--no-reference)" };
@@ -98,6 +98,7 @@ export function makeCommand(): Command {
         try {
           // Each of our units is followed by one of the reference's, so both see the same machine load.
           m = await runBenchmark(spec, {
+            puzzleTable: settings().puzzleTable,
             batch: opts.batch,
             repeats: opts.repeats,
             warmup: opts.warmup,

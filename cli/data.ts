@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { readEnv, runtimeSettings } from "../lib/env.ts";
 import { Command, InvalidArgumentError, Option } from "commander";
 import {
   ARC_MAX_SIZE,
@@ -74,7 +75,7 @@ function printFiles(out: string, res: WriteSummary): void {
 
 /** The default data directory: $TRM_DIS_DATA_DIR, else the fetch cache. */
 function defaultDataDir(): string {
-  return Deno.env.get("TRM_DIS_DATA_DIR") ?? defaultCacheDir();
+  return runtimeSettings().dataDir ?? defaultCacheDir();
 }
 
 function nqueensCommand(): Command {
@@ -272,7 +273,7 @@ function fetchCommand(): Command {
     .action(async (opts: { set?: string[]; cache?: string; baseUrl?: string }) => {
       const sets = parseFetchSets(opts.set ?? [...FETCH_SETS]);
       const cacheDir = opts.cache ?? defaultCacheDir();
-      const baseUrl = opts.baseUrl ?? Deno.env.get("TRM_DIS_ARCHIVE_BASE_URL") ?? DEFAULT_ARCHIVE_BASE_URL;
+      const baseUrl = opts.baseUrl ?? readEnv("TRM_DIS_ARCHIVE_BASE_URL") ?? DEFAULT_ARCHIVE_BASE_URL;
       const t0 = performance.now();
       const results = await fetchSets({
         cacheDir,

@@ -8,13 +8,13 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { join } from "node:path";
-import { initBackend } from "../lib/backend/mod.ts";
+import type { BackendRequest } from "../lib/backend/mod.ts";
 import { InputError } from "../lib/errors.ts";
 import { ROWS_DIR } from "../lib/experiment/mod.ts";
 import { isDirectory } from "../lib/io/mod.ts";
 import { compareNatural, type Progress, type ProgressFn } from "../lib/report/mod.ts";
 import { evaluateRun } from "../lib/train/mod.ts";
-import { backendOption, print, printErr } from "./_common.ts";
+import { backendOption, print, printErr, settings, startBackend } from "./_common.ts";
 import { createProgress, type ProgressReporter } from "./_progress.ts";
 
 /**
@@ -81,15 +81,16 @@ export function makeCommand(): Command {
     .addOption(new Option("--max-examples <n>", "evaluate only the first N examples").argParser(positive))
     .action(async (
       runDir: string,
-      opts: { data: "test" | "train"; backend: string; batchSize?: number; maxExamples?: number },
+      opts: { data: "test" | "train"; backend: BackendRequest; batchSize?: number; maxExamples?: number },
     ) => {
       await refuseExperimentFolder(runDir);
-      const backend = await initBackend(opts.backend as Parameters<typeof initBackend>[0]);
+      const backend = await startBackend(opts.backend);
       printErr(`eval: ${runDir} (${opts.data}), backend ${backend.name}`);
       const progress = progressRouter();
       let out;
       try {
         out = await evaluateRun(runDir, {
+          dataDir: settings().dataDir,
           split: opts.data,
           batchSize: opts.batchSize,
           maxExamples: opts.maxExamples,

@@ -10,7 +10,7 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { type BackendInfo, initBackend } from "../lib/backend/mod.ts";
+import type { BackendInfo, BackendRequest } from "../lib/backend/mod.ts";
 import { InputError } from "../lib/errors.ts";
 import {
   type ComputeEstimate,
@@ -22,7 +22,7 @@ import {
   PROFILES,
   runExperiment,
 } from "../lib/experiment/mod.ts";
-import { backendOption, outOption, print, printErr, seedOption, setOption } from "./_common.ts";
+import { backendOption, outOption, print, printErr, seedOption, setOption, settings, startBackend } from "./_common.ts";
 import { progressRouter } from "./eval.ts";
 import { formatDuration } from "./_progress.ts";
 import * as list from "./list.ts";
@@ -204,7 +204,7 @@ export function makeCommand(): Command {
       opts: {
         profile: ProfileName;
         out?: string;
-        backend: string;
+        backend: BackendRequest;
         seed?: number;
         set: string[];
         resume?: boolean;
@@ -238,6 +238,7 @@ export function makeCommand(): Command {
         }
         return;
       }
+      let dataDir = settings().dataDir;
       if (opts.dataDir !== undefined) {
         const dir = resolve(opts.dataDir);
         try {
@@ -248,16 +249,17 @@ export function makeCommand(): Command {
           }
           throw e;
         }
-        // Through the environment, not the row configs: a path in the config would change its hash.
-        Deno.env.set(DATA_DIR_ENV, dir);
+        // An option, not a key of the row configs: a path in the config would change its hash.
+        dataDir = dir;
       }
       const out = opts.out ?? join("runs", name, opts.profile);
       const overrides = [...opts.set, ...(opts.seed === undefined ? [] : [`seed=${opts.seed}`])];
-      const backend = await initBackend(opts.backend as Parameters<typeof initBackend>[0]);
+      const backend = await startBackend(opts.backend);
       const progress = progressRouter();
       const passOn = [
         "--backend",
         opts.backend,
+        ...(dataDir === undefined ? [] : ["--data-dir", dataDir]),
         ...opts.set.flatMap((s) => ["--set", s]),
         ...(opts.seed === undefined ? [] : ["--seed", String(opts.seed)]),
       ];
@@ -270,6 +272,8 @@ export function makeCommand(): Command {
           resume: opts.resume || opts.trainOnly,
           force: opts.force && !opts.trainOnly,
           rows: opts.rows ?? null,
+          dataDir,
+          puzzleTable: settings().puzzleTable,
           jobs: opts.jobs,
           trainOnly: opts.trainOnly,
           estimate: opts.profile === "paper" && !opts.trainOnly,

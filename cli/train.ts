@@ -7,9 +7,9 @@
  */
 import { basename, join } from "node:path";
 import { Command, Option } from "commander";
-import { initBackend } from "../lib/backend/mod.ts";
+import type { BackendRequest } from "../lib/backend/mod.ts";
 import { loadTrainConfig, runTraining, type TrainOutcome } from "../lib/train/mod.ts";
-import { backendOption, outOption, print, printErr, seedOption, setOption } from "./_common.ts";
+import { backendOption, outOption, print, printErr, seedOption, setOption, settings, startBackend } from "./_common.ts";
 import { progressRouter } from "./eval.ts";
 
 function fmt(x: number | null | undefined, digits = 4): string {
@@ -71,7 +71,14 @@ export function makeCommand(): Command {
     .addHelpText("after", TRAIN_EXAMPLES)
     .action(async (
       configPath: string,
-      opts: { set: string[]; out?: string; resume?: boolean; backend: string; seed?: number; printConfig?: boolean },
+      opts: {
+        set: string[];
+        out?: string;
+        resume?: boolean;
+        backend: BackendRequest;
+        seed?: number;
+        printConfig?: boolean;
+      },
     ) => {
       const overrides = [...opts.set, ...(opts.seed === undefined ? [] : [`seed=${opts.seed}`])];
       const loaded = await loadTrainConfig(configPath, { overrides });
@@ -81,7 +88,7 @@ export function makeCommand(): Command {
         return;
       }
       const out = opts.out ?? join("runs", "train", basename(configPath).replace(/\.ya?ml$/i, ""));
-      const backend = await initBackend(opts.backend as Parameters<typeof initBackend>[0]);
+      const backend = await startBackend(opts.backend);
       const cfg = loaded.config;
       printErr(
         `train: ${cfg.model.preset} on ${cfg.data.kind}, seed ${cfg.seed}, backend ${backend.name}` +
@@ -92,6 +99,8 @@ export function makeCommand(): Command {
       try {
         outcome = await runTraining(loaded, {
           runDir: out,
+          dataDir: settings().dataDir,
+          puzzleTable: settings().puzzleTable,
           resume: opts.resume,
           backend,
           command: ["train", ...Deno.args.slice(Deno.args.indexOf("train") + 1)],

@@ -27,7 +27,7 @@ import {
   runJobs,
   type Tolerance,
 } from "../lib/experiment/mod.ts";
-import { backendOption, print, printErr } from "./_common.ts";
+import { backendOption, print, printErr, settings } from "./_common.ts";
 import { DEFAULT_EXPERIMENTS_DIR } from "./list.ts";
 import { DATA_DIR_ENV } from "./reproduce.ts";
 import { formatDuration } from "./_progress.ts";
@@ -140,7 +140,7 @@ export function makeCommand(): Command {
         }
         all = all.filter((e) => opts.only!.includes(e.name));
       }
-      const dataDir = opts.dataDir ?? Deno.env.get(DATA_DIR_ENV);
+      const dataDir = opts.dataDir ?? settings().dataDir;
       const haveData = dataDir !== undefined && await isDirectory(dataDir);
       if (opts.dataDir !== undefined && !haveData) {
         throw new InputError(`Cannot use --data-dir "${opts.dataDir}": it is not a folder`);

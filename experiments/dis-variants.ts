@@ -28,6 +28,7 @@ import {
   rowPlan,
   type SummaryContext,
 } from "../lib/experiment/mod.ts";
+import type { StepWeights, TargetKind } from "../lib/model/mod.ts";
 import { barChartSvg, type ReportSection } from "../lib/report/mod.ts";
 import { arcPassAt } from "./_arc.ts";
 
@@ -45,8 +46,8 @@ const TASKS = ["nqueens", "arc"] as const;
 type Task = typeof TASKS[number];
 
 interface Setting {
-  targets: "reveal" | "mask" | "replace";
-  step_weights: "uniform" | "linear";
+  targets: TargetKind;
+  step_weights: StepWeights;
   /** "code" = the released code's optimiser for the task. */
   optimizer: "code" | "adam-atan2";
   autoregressive: boolean;

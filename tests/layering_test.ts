@@ -1,7 +1,7 @@
 /**
  * The layout's rules, checked on the source: no folder of lib/ imports another in a loop (data flows one
- * way: data -> model -> method -> train -> eval -> report, with experiment composing them), and lib/model
- * holds the network and inference only (no trainer).
+ * way: data -> model -> method -> train -> eval -> report, with experiment composing them), lib/model
+ * holds the network and inference only (no trainer), and only lib/env.ts reads the environment.
  *
  * Imports are read from every lib/ module except the tests beside the code (`*_test.ts`), which may
  * exercise a folder with a higher one (a trainer test uses lib/train's optimisers). Comments are removed
@@ -13,6 +13,9 @@ import { fileURLToPath } from "node:url";
 import { importGraph, libModules, stripComments } from "./_source.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
+/** The one module of lib/ that may read environment variables. */
+const ENV_MODULE = "lib/env.ts";
+const ENV_ACCESS = /\bDeno\s*\.\s*env\b/;
 
 Deno.test("lib/ has no folder-level import loop", async () => {
   const graph = await importGraph(ROOT);
@@ -35,6 +38,19 @@ Deno.test("lib/model holds no trainer and imports no training folder", async () 
     const code = stripComments(await Deno.readTextFile(join(ROOT, file)));
     assert.ok(!/class\s+\w*Trainer\b/.test(code), `${file} defines a trainer; trainers live in lib/method`);
   }
+});
+
+Deno.test("only lib/env.ts touches Deno.env in lib/ (everything else takes typed options)", async () => {
+  const found: string[] = [];
+  for (const file of await libModules(ROOT)) {
+    if (file === ENV_MODULE) continue;
+    const lines = stripComments(await Deno.readTextFile(join(ROOT, file))).split("\n");
+    lines.forEach((line, i) => {
+      if (ENV_ACCESS.test(line)) found.push(`${file}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(found, [], `lib/ reads the environment outside ${ENV_MODULE}:\n${found.join("\n")}`);
+  assert.ok(ENV_ACCESS.test('const x = Deno.env.get("HOME");') && ENV_ACCESS.test("Deno . env"));
 });
 
 Deno.test("the loop check finds a loop", () => {

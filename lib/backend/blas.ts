@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { readEnv } from "../env.ts";
 import { tf } from "./tf.ts";
 
 const CblasRowMajor = 101;
@@ -66,7 +67,7 @@ const installedOn = new Set<string>();
 const stockKernels = new Map<string, tf.KernelConfig>();
 
 function candidates(): string[] {
-  const named = Deno.env.get("TRM_DIS_BLAS_LIB");
+  const named = readEnv("TRM_DIS_BLAS_LIB");
   if (named) return [named];
   return [
     "libopenblas.so.0",
@@ -78,24 +79,21 @@ function candidates(): string[] {
   ];
 }
 
-/** Loads OpenBLAS once; returns its status. Never throws. */
-export function loadBlas(): BlasStatus {
+/**
+ * Loads OpenBLAS once; returns its status. Never throws. `enabled: false` (the reference cpu backend)
+ * leaves it unloaded; once loaded, it stays loaded for the process.
+ */
+export function loadBlas(opts: { enabled?: boolean } = {}): BlasStatus {
   if (lib) return status;
-  let setting: string | undefined;
-  try {
-    setting = Deno.env.get("TRM_DIS_BLAS");
-  } catch {
-    setting = undefined;
-  }
-  if (setting === "off" || setting === "0") {
-    status = { active: false, reason: "disabled by TRM_DIS_BLAS=off" };
+  if (opts.enabled === false) {
+    status = { active: false, reason: "disabled (the reference backend: --no-blas or TRM_DIS_BLAS=off)" };
     return status;
   }
   const errors: string[] = [];
   for (const path of candidates()) {
     try {
       lib = Deno.dlopen(path, SYMBOLS);
-      const threadsEnv = Number(Deno.env.get("TRM_DIS_BLAS_THREADS") ?? "");
+      const threadsEnv = Number(readEnv("TRM_DIS_BLAS_THREADS") ?? "");
       const threads = Number.isInteger(threadsEnv) && threadsEnv > 0 ? threadsEnv : navigator.hardwareConcurrency;
       lib.symbols.openblas_set_num_threads(threads);
       const cfgPtr = lib.symbols.openblas_get_config();
@@ -276,9 +274,9 @@ function cpuKernel({ inputs: { a, b }, backend, attrs }: KernelArgs): tf.TensorI
  * Replaces the BatchMatMul kernel of the cpu or wasm backend with the OpenBLAS one, if the library
  * loads. Returns whether it is active on that backend.
  */
-export function installBlasKernels(backendName: "cpu" | "wasm"): boolean {
+export function installBlasKernels(backendName: "cpu" | "wasm", opts: { enabled?: boolean } = {}): boolean {
   if (installedOn.has(backendName)) return true;
-  if (!loadBlas().active) return false;
+  if (!loadBlas(opts).active) return false;
   const stock = tf.getKernel("BatchMatMul", backendName);
   if (stock) stockKernels.set(backendName, stock);
   tf.unregisterKernel("BatchMatMul", backendName);

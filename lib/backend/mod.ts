@@ -41,10 +41,10 @@ export {
   adamUpdate,
   type AdamUpdateKind,
   type AdamUpdateScalars,
-  devicePuzzleTableRequested,
   deviceSignSgdAvailable,
   dropHostCopy,
   installWebgpuKernels,
+  puzzleTableOnDevice,
   signSgdRowsInPlace,
   STABLEMAX_CE,
   STABLEMAX_CE_GRAD,
@@ -56,9 +56,11 @@ export {
   BACKEND_NAMES,
   type BackendInfo,
   type BackendName,
+  type BackendOptions,
   type BackendRequest,
   BackendUnavailableError,
   initBackend,
+  installKernels,
   parseBackend,
 } from "./select.ts";
 export {

@@ -3,10 +3,14 @@
  *
  * `auto` tries, in order: tensorflow-gpu, webgpu on a non-fallback (hardware) adapter, tensorflow,
  * wasm, cpu, and takes the first that initialises. A backend asked for by name that cannot start
- * raises {@linkcode BackendUnavailableError} saying why and how to get it.
+ * raises {@linkcode BackendUnavailableError} saying why and how to get it. On cpu and wasm,
+ * {@linkcode initBackend} then installs the project's kernels ({@linkcode installKernels}): the fused
+ * JavaScript ones always, OpenBLAS matmuls and the fused attention unless `blas: false` (the exact
+ * reference backend of the goldens).
  *
  * @module
  */
+import { readEnv, setEnvIfUnset } from "../env.ts";
 import { installAttentionKernels } from "./attention_kernel.ts";
 import { installBlasKernels, loadBlas } from "./blas.ts";
 import { installFusedKernels } from "./fused_kernels.ts";
@@ -16,6 +20,15 @@ import { installWebgpuKernels, uninstallWebgpuKernels } from "./webgpu_kernels.t
 export const BACKEND_NAMES = ["cpu", "wasm", "webgpu", "tensorflow", "tensorflow-gpu"] as const;
 export type BackendName = typeof BACKEND_NAMES[number];
 export type BackendRequest = BackendName | "auto";
+
+/** Options of {@linkcode initBackend}. */
+export interface BackendOptions {
+  /**
+   * OpenBLAS for the matmuls (and the fused attention) of cpu and wasm (default true). `false` on cpu is
+   * the exact reference backend the goldens are made on. OpenBLAS, once loaded, stays for the process.
+   */
+  blas?: boolean;
+}
 
 /** What was chosen, for provenance. */
 export interface BackendInfo {
@@ -65,11 +78,8 @@ async function requestAdapter(): Promise<GpuAdapterLike | null> {
  * the system's temporary directory serves; an existing setting is left alone.
  */
 function quietVulkanLoader(): void {
-  try {
-    if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", Deno.env.get("TMPDIR") ?? "/tmp");
-  } catch {
-    // Without --allow-env the message stays; nothing depends on it.
-  }
+  // Without --allow-env the message stays; nothing depends on it.
+  if (readEnv("XDG_RUNTIME_DIR") === undefined) setEnvIfUnset("XDG_RUNTIME_DIR", readEnv("TMPDIR") ?? "/tmp");
 }
 
 async function activate(name: string): Promise<void> {
@@ -139,14 +149,6 @@ async function tryWebgpu(requireHardware: boolean): Promise<Record<string, strin
   };
 }
 
-function envSetting(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no --allow-env: defaults
-  }
-}
-
 /**
  * Settings of the webgpu backend, each switchable by an environment variable so one run can time both
  * sides; none changes results:
@@ -161,22 +163,22 @@ function envSetting(name: string): string | undefined {
  */
 function webgpuTuning(): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
-  const cpuForward = envSetting("TRM_DIS_WEBGPU_CPU_FORWARD") === "1";
+  const cpuForward = readEnv("TRM_DIS_WEBGPU_CPU_FORWARD") === "1";
   tf.env().set("WEBGPU_CPU_FORWARD", cpuForward);
   out.cpuForward = cpuForward;
-  if (envSetting("TRM_DIS_WEBGPU_KERNELS") === "0") {
+  if (readEnv("TRM_DIS_WEBGPU_KERNELS") === "0") {
     uninstallWebgpuKernels();
     out.fusedKernels = "off (TRM_DIS_WEBGPU_KERNELS=0)";
   } else {
     out.fusedKernels = installWebgpuKernels().length > 0;
   }
-  const batch = Number(envSetting("TRM_DIS_WEBGPU_SUBMIT_BATCH") ?? "");
+  const batch = Number(readEnv("TRM_DIS_WEBGPU_SUBMIT_BATCH") ?? "");
   if (Number.isInteger(batch) && batch > 0) tf.env().set("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE", batch);
   out.submitBatch = tf.env().get("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE") as number;
   return out;
 }
 
-async function tryWasm(): Promise<Record<string, string | number | boolean>> {
+async function tryWasm(opts: BackendOptions): Promise<Record<string, string | number | boolean>> {
   try {
     await import("@tensorflow/tfjs-backend-wasm");
     await activate("wasm");
@@ -187,21 +189,34 @@ async function tryWasm(): Promise<Record<string, string | number | boolean>> {
   }
   const simd = Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
   // Threads stay off: under Deno tfjs takes the Node path and its worker fails (ERR_WORKER_PATH).
-  return { simd, threads: 1, ...blasDetails("wasm") };
+  return { simd, threads: 1, ...installKernels("wasm", opts) };
 }
 
-async function tryCpu(): Promise<Record<string, string | number | boolean>> {
+async function tryCpu(opts: BackendOptions): Promise<Record<string, string | number | boolean>> {
   await activate("cpu");
-  return blasDetails("cpu");
+  return installKernels("cpu", opts);
 }
 
 /**
- * Installs the fused JavaScript kernels, and routes matmuls (and attention) through OpenBLAS when it
- * loads; says so for provenance.
+ * Installs the project's kernels on cpu or wasm: the fused JavaScript ones (add+RMSNorm, SiLU gate), and,
+ * unless `blas: false`, OpenBLAS matmuls and the fused attention when OpenBLAS loads. Returns what is
+ * installed, for provenance. {@linkcode initBackend} calls it; a caller that switched kernels off (tests)
+ * can call it again.
+ *
+ * @example
+ * ```ts
+ * import { initBackend, installKernels } from "./select.ts";
+ * await initBackend("cpu");
+ * typeof installKernels("cpu", { blas: false }).fusedKernels; // "boolean"
+ * ```
  */
-function blasDetails(backend: "cpu" | "wasm"): Record<string, string | number | boolean> {
+export function installKernels(
+  backend: "cpu" | "wasm",
+  opts: BackendOptions = {},
+): Record<string, string | number | boolean> {
+  const enabled = opts.blas ?? true;
   const fusedKernels = installFusedKernels(backend);
-  if (!installBlasKernels(backend)) return { blas: `off: ${loadBlas().reason}`, fusedKernels };
+  if (!installBlasKernels(backend, { enabled })) return { blas: `off: ${loadBlas({ enabled }).reason}`, fusedKernels };
   const s = loadBlas();
   return {
     blas: `${s.library} (${s.config})`,
@@ -211,7 +226,11 @@ function blasDetails(backend: "cpu" | "wasm"): Record<string, string | number | 
   };
 }
 
-async function tryOne(name: BackendName, auto: boolean): Promise<Record<string, string | number | boolean>> {
+async function tryOne(
+  name: BackendName,
+  auto: boolean,
+  opts: BackendOptions,
+): Promise<Record<string, string | number | boolean>> {
   switch (name) {
     case "tensorflow-gpu":
       return await tryTensorflow(true);
@@ -220,9 +239,9 @@ async function tryOne(name: BackendName, auto: boolean): Promise<Record<string, 
     case "webgpu":
       return await tryWebgpu(auto);
     case "wasm":
-      return await tryWasm();
+      return await tryWasm(opts);
     case "cpu":
-      return await tryCpu();
+      return await tryCpu(opts);
   }
 }
 
@@ -239,15 +258,15 @@ export const AUTO_ORDER: readonly BackendName[] = ["tensorflow-gpu", "webgpu", "
  * info.name; // "cpu"
  * ```
  */
-export async function initBackend(request: BackendRequest): Promise<BackendInfo> {
+export async function initBackend(request: BackendRequest, opts: BackendOptions = {}): Promise<BackendInfo> {
   if (request !== "auto") {
-    const details = await tryOne(request, false);
+    const details = await tryOne(request, false, opts);
     return { name: request, requested: request, tfjs: tf.version.tfjs, details };
   }
   const skipped: Record<string, string> = {};
   for (const name of AUTO_ORDER) {
     try {
-      const details = await tryOne(name, true);
+      const details = await tryOne(name, true, opts);
       return { name, requested: "auto", tfjs: tf.version.tfjs, details, skipped };
     } catch (e) {
       skipped[name] = (e as Error).message;

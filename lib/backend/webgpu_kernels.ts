@@ -624,17 +624,12 @@ export function deviceSignSgdAvailable(): boolean {
 }
 
 /**
- * Whether trainers should move the puzzle table to the device: on webgpu when `TRM_DIS_PUZZLE_TABLE=device`.
- * Off by default, because the host copy then goes stale and a caller that reads it (checkpoints,
- * evaluation) must first call the model's `syncPuzzleTable()`.
+ * Whether trainers move the puzzle table to the device: where it is asked for (`placement: "device"`)
+ * and the backend is webgpu. Off by default, because the host copy then goes stale and a caller that
+ * reads it (checkpoints, evaluation) must first call the model's `syncPuzzleTable()`.
  */
-export function devicePuzzleTableRequested(): boolean {
-  if (!deviceSignSgdAvailable()) return false;
-  try {
-    return Deno.env.get("TRM_DIS_PUZZLE_TABLE") === "device";
-  } catch {
-    return false; // no --allow-env
-  }
+export function puzzleTableOnDevice(placement: "host" | "device" | undefined): boolean {
+  return placement === "device" && deviceSignSgdAvailable();
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -36,6 +36,8 @@ export interface BenchOptions {
   alongside?: { run(unit: "train" | "infer", record?: boolean): Promise<number> };
   /** Seed of the weights, batches and paths (default 0). */
   seed?: number;
+  /** Where the trainer keeps the puzzle table: `host` (default) or `device` (webgpu only). */
+  puzzleTable?: "host" | "device";
   /** Progress lines. */
   onProgress?: (message: string) => void;
 }
@@ -146,7 +148,7 @@ export async function runBenchmark(spec: BenchSpec, opts: BenchOptions): Promise
     weightDecay: 0.1,
   });
   const puzzleOptimizer = new SparseSignSGD(model.puzzleTable, spec.backbone.hidden, { weightDecay: 0.1 });
-  const base = { batchSize: batch, optimizer, puzzleOptimizer };
+  const base = { batchSize: batch, optimizer, puzzleOptimizer, puzzleTable: opts.puzzleTable };
   const trainer = method.method === "dis"
     ? new DisTrainer(model, method, { ...base, rng: stream(seed, "targets") })
     : new TrmTrainer(model, method, { ...base, exploration: rngExploration(stream(seed, "halting")) });

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { readEnv } from "../env.ts";
 import { fileURLToPath } from "node:url";
 import { median } from "./measure.ts";
 import { type BenchSpec, referenceConfig } from "./presets.ts";
@@ -61,7 +62,7 @@ async function run(
  * ```
  */
 export async function findTorchPython(): Promise<TorchPython> {
-  const named = Deno.env.get("TRM_DIS_PYTHON");
+  const named = readEnv("TRM_DIS_PYTHON");
   const candidates = named ? [named] : ["python3", "/usr/bin/python3", "python"];
   const tried: string[] = [];
   for (const python of candidates) {

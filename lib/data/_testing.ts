@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { readEnv } from "../env.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
@@ -17,7 +18,7 @@ export const FIXTURES: string = join(REPO_ROOT, "fixtures", "data");
 
 /** The real data directory, or null (with the reason printed once) when it is absent. */
 export function realDataDir(): string | null {
-  const dir = Deno.env.get("TRM_DIS_DATA_DIR") ?? defaultCacheDir();
+  const dir = readEnv("TRM_DIS_DATA_DIR") ?? defaultCacheDir();
   if (existsSync(join(dir, "arc-agi-1", "evaluation"))) return dir;
   if (!warned) {
     console.log(`skipping tests that need the real ARC data: "${dir}" has no arc-agi-1/ (set TRM_DIS_DATA_DIR)`);

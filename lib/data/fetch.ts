@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { readEnv } from "../env.ts";
 import { join } from "node:path";
 import { unzipSync } from "fflate";
 import { replaceDirAtomic } from "../io/mod.ts";
@@ -51,11 +52,11 @@ export const DEFAULT_ARCHIVE_BASE_URL = "https://codeload.github.com";
  * `~/.cache/trm-dis/data`.
  */
 export function defaultCacheDir(): string {
-  const env = Deno.env.get("TRM_DIS_CACHE_DIR");
+  const env = readEnv("TRM_DIS_CACHE_DIR");
   if (env) return env;
-  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  const xdg = readEnv("XDG_CACHE_HOME");
   if (xdg) return join(xdg, "trm-dis", "data");
-  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE");
+  const home = readEnv("HOME") ?? readEnv("USERPROFILE");
   if (!home) {
     throw new DataError("Cannot choose a data cache: neither TRM_DIS_CACHE_DIR nor HOME is set (pass --cache)");
   }

@@ -105,6 +105,9 @@ export interface ComputeEstimate {
 
 /** Options of {@linkcode estimateRow}. */
 export interface EstimateOptions {
+  /** The ARC data folder where the config's `data.data_dir` is null (default: the fetch cache). */
+  dataDir?: string;
+
   /** Measure on the current backend (initialise it first); default true. */
   measure?: boolean;
   /** Steps to run when measuring (the first is not timed); default 3. */
@@ -165,6 +168,7 @@ function median(xs: number[]): number {
 export async function estimateRow(loaded: LoadedTrainConfig, opts: EstimateOptions = {}): Promise<ComputeEstimate> {
   const cfg = loaded.config;
   const data = await loadRunData(cfg, {
+    dataDir: opts.dataDir,
     onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, label: "data" })),
   });
   const steps = totalSteps(cfg.train, {

@@ -56,6 +56,10 @@ export interface RunExperimentOptions {
   out: string;
   /** `--set` overrides of the experiment config (the seed too: `seed=N`). */
   overrides?: readonly string[];
+  /** The ARC data folder of the rows whose `data.data_dir` is null (default: the fetch cache). */
+  dataDir?: string;
+  /** Where the rows' trainers keep the puzzle table: `host` (default) or `device` (webgpu only). */
+  puzzleTable?: "host" | "device";
   /** Continue the rows already in `out` (see the module doc). */
   resume?: boolean;
   /** Move an existing `out` aside to `out.old-N` and start over (see the module doc). */
@@ -216,6 +220,7 @@ export async function runExperiment<C extends { seed: number; default_rows: stri
     const cache = new Map<string, StepTiming>();
     for (const plan of toTrain) {
       const estimate = await estimateRow(plan.loaded, {
+        dataDir: opts.dataDir,
         measureSteps: opts.estimateSteps,
         measureBatch: opts.estimateBatch,
         cache,
@@ -260,6 +265,8 @@ export async function runExperiment<C extends { seed: number; default_rows: stri
       const t0 = performance.now();
       await runTraining(plan.loaded, {
         runDir: dir,
+        dataDir: opts.dataDir,
+        puzzleTable: opts.puzzleTable,
         resume,
         backend: opts.backend ?? null,
         command: opts.command ?? [],

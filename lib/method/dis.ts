@@ -17,7 +17,7 @@ import type { Rng } from "../random/mod.ts";
 import { batchObjective, perSampleCrossEntropy } from "./losses.ts";
 import type { BatchSource } from "./batch.ts";
 import { checkBatch } from "./batch.ts";
-import { correctness, type DisConfig, type RecursiveModel } from "../model/mod.ts";
+import { correctness, type DisConfig, type DisFetch, type RecursiveModel } from "../model/mod.ts";
 import { stepWeight, type TargetGenerator, targetGenerator } from "./targets.ts";
 import {
   restoreTensor,
@@ -57,7 +57,7 @@ export interface DisTrainerOptions extends TrainerOptions {
    * slots are discarded (5 of 6 batches with N_sup = 6). `when-needed` (paper pseudo-code): a batch is
    * taken only when slots need samples, so each batch is trained for all N_sup steps.
    */
-  fetch?: "every-step" | "when-needed";
+  fetch?: DisFetch;
 }
 
 /**

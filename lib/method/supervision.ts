@@ -5,14 +5,7 @@
  *
  * @module
  */
-import {
-  devicePuzzleTableRequested,
-  globalNorm,
-  type NamedArrays,
-  type Tensor,
-  tf,
-  type Variable,
-} from "../backend/mod.ts";
+import { globalNorm, type NamedArrays, puzzleTableOnDevice, type Tensor, tf, type Variable } from "../backend/mod.ts";
 import { cycle, cyclesNoGrad, forwardPasses, type MethodConfig, type RecursiveModel } from "../model/mod.ts";
 import type { BatchSource, PuzzleOptimizer, StepBatch, StepRates, WeightOptimizer } from "./batch.ts";
 
@@ -29,6 +22,11 @@ export interface TrainerOptions {
    * there instead, with this optimiser's `weightDecay` and no readback.
    */
   puzzleOptimizer?: PuzzleOptimizer;
+  /**
+   * Where the puzzle-embedding table lives while training: `host` (default) or `device`, which moves it to
+   * the device where the backend is webgpu (else it stays on the host).
+   */
+  puzzleTable?: "host" | "device";
   /**
    * Optional gradient transform applied before the optimiser (e.g. global-norm clipping from lib/train).
    * Runs inside tf.tidy; return new tensors or the same ones.
@@ -236,12 +234,12 @@ export class StepResult {
 
 /**
  * The puzzle rows of a batch as a variable the gradient tape can differentiate, [B, D]. Creating one moves
- * the model's table to the device when the environment asks for it (`TRM_DIS_PUZZLE_TABLE=device` on webgpu).
+ * the model's table to the device when `placement` is `device` and the backend is webgpu.
  */
 export class PuzzleRows {
   readonly variable: Variable;
-  constructor(readonly model: RecursiveModel, batch: number) {
-    if (devicePuzzleTableRequested() && !model.puzzleTableOnDevice) model.puzzleTableToDevice();
+  constructor(readonly model: RecursiveModel, batch: number, placement?: "host" | "device") {
+    if (puzzleTableOnDevice(placement) && !model.puzzleTableOnDevice) model.puzzleTableToDevice();
     const initial = tf.zeros([batch, model.config.hidden]);
     this.variable = tf.variable(initial, true, `${model.scope}puzzle_emb.batch_rows.${PuzzleRows.#counter++}`);
     initial.dispose();
@@ -369,7 +367,7 @@ export abstract class SupervisionTrainer<M extends MethodConfig> {
     const init = model.initialState(opts.batchSize);
     this.#y = init.y;
     this.#z = init.z;
-    this.rows = new PuzzleRows(model, opts.batchSize);
+    this.rows = new PuzzleRows(model, opts.batchSize, opts.puzzleTable);
     this.globalBatch = opts.globalBatch ?? opts.batchSize;
   }
 

@@ -33,9 +33,15 @@ function source(seed: number): BatchSource {
 }
 
 /** A trainer run whose puzzle table starts random (so rows differ), on the device when `onDevice`. */
-function build(method: MethodConfig, scope: string, onDevice: boolean): TrainerRun {
+function build(
+  method: MethodConfig,
+  scope: string,
+  onDevice: boolean,
+  puzzleTable?: "host" | "device",
+): TrainerRun {
   return trainerRun(method, {
     scope,
+    puzzleTable,
     batchSize: B,
     seqLen: L,
     numPuzzleIds: IDS,
@@ -104,21 +110,19 @@ Deno.test("setWeights and puzzleTableToHost keep the device table and the host c
   await initBackend("cpu");
 });
 
-Deno.test("TRM_DIS_PUZZLE_TABLE=device moves the table when a trainer is built on webgpu, and only there", async (t) => {
-  Deno.env.set("TRM_DIS_PUZZLE_TABLE", "device");
-  try {
-    await initBackend("cpu");
-    const onCpu = build(DIS, "devpz.env.cpu.", false);
-    assert.ok(!onCpu.model.puzzleTableOnDevice);
-    assert.throws(() => onCpu.model.puzzleTableToDevice(), /the cpu backend has no device sign-SGD kernel/);
-    onCpu.dispose();
-    if (!(await initBackendOrSkip(t, "webgpu"))) return;
-    const onGpu = build(DIS, "devpz.env.gpu.", false);
-    assert.ok(onGpu.model.puzzleTableOnDevice);
-    onGpu.dispose();
-  } finally {
-    Deno.env.delete("TRM_DIS_PUZZLE_TABLE");
-  }
+Deno.test("puzzleTable: device moves the table when a trainer is built on webgpu, and only there", async (t) => {
+  await initBackend("cpu");
+  const onCpu = build(DIS, "devpz.opt.cpu.", false, "device");
+  assert.ok(!onCpu.model.puzzleTableOnDevice);
+  assert.throws(() => onCpu.model.puzzleTableToDevice(), /the cpu backend has no device sign-SGD kernel/);
+  onCpu.dispose();
+  if (!(await initBackendOrSkip(t, "webgpu"))) return;
+  const onHost = build(DIS, "devpz.opt.host.", false, "host");
+  assert.ok(!onHost.model.puzzleTableOnDevice);
+  onHost.dispose();
+  const onGpu = build(DIS, "devpz.opt.gpu.", false, "device");
+  assert.ok(onGpu.model.puzzleTableOnDevice);
+  onGpu.dispose();
   await initBackend("cpu");
 });
 

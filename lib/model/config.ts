@@ -62,10 +62,27 @@ export interface TrmConfig {
   loss: LossKind;
 }
 
-/** Target-path variants for DIS. */
-export type TargetKind = "reveal" | "mask" | "replace";
+/**
+ * Target-path variants for DIS (lib/method/targets.ts makes each): the one list the config schema, the
+ * validation and the experiments read, so a new corruption kernel is added here and in targets.ts.
+ */
+export const TARGET_KINDS = ["reveal", "mask", "replace"] as const;
+/** A variant of {@linkcode TARGET_KINDS}. */
+export type TargetKind = typeof TARGET_KINDS[number];
 /** Per-step loss weights: `uniform` (released code) or `linear` (paper text). */
-export type StepWeights = "uniform" | "linear";
+export const STEP_WEIGHTS = ["uniform", "linear"] as const;
+/** A scheme of {@linkcode STEP_WEIGHTS}. */
+export type StepWeights = typeof STEP_WEIGHTS[number];
+/** When DIS takes a loader batch (lib/method DisTrainerOptions.fetch): `every-step` (code) or `when-needed`. */
+export const DIS_FETCH_MODES = ["every-step", "when-needed"] as const;
+/** A mode of {@linkcode DIS_FETCH_MODES}. */
+export type DisFetch = typeof DIS_FETCH_MODES[number];
+
+/** `"a", "b" or "c"`, for messages. */
+function quotedList(xs: readonly string[]): string {
+  const q = xs.map((x) => `"${x}"`);
+  return q.length < 2 ? q.join("") : `${q.slice(0, -1).join(", ")} or ${q.at(-1)}`;
+}
 
 /** Deep Improvement Supervision. */
 export interface DisConfig {
@@ -180,7 +197,7 @@ export function validateModelConfig(cfg: ModelConfig): void {
   need(posInt(m.nSup), "method.nSup", "a positive integer", m.nSup);
   need(posInt(m.hCycles), "method.hCycles", "a positive integer", m.hCycles);
   need(posInt(m.lCycles), "method.lCycles", "a positive integer", m.lCycles);
-  need(m.loss === "stablemax" || m.loss === "softmax", "method.loss", `"stablemax" or "softmax"`, m.loss);
+  need((LOSS_KINDS as readonly string[]).includes(m.loss), "method.loss", quotedList(LOSS_KINDS), m.loss);
   if (m.method === "trm") {
     need(b.qHead, "backbone.qHead", "true for TRM (the halting head)", b.qHead);
     need(
@@ -198,15 +215,15 @@ export function validateModelConfig(cfg: ModelConfig): void {
       b.stepEmbedRows,
     );
     need(
-      ["reveal", "mask", "replace"].includes(m.targets),
+      (TARGET_KINDS as readonly string[]).includes(m.targets),
       "method.targets",
-      `"reveal", "mask" or "replace"`,
+      quotedList(TARGET_KINDS),
       m.targets,
     );
     need(
-      m.stepWeights === "uniform" || m.stepWeights === "linear",
+      (STEP_WEIGHTS as readonly string[]).includes(m.stepWeights),
       "method.stepWeights",
-      `"uniform" or "linear"`,
+      quotedList(STEP_WEIGHTS),
       m.stepWeights,
     );
     need(typeof m.autoregressive === "boolean", "method.autoregressive", "a boolean", m.autoregressive);

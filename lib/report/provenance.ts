@@ -1,12 +1,14 @@
 /**
  * Provenance for `run.json`: the volatile facts about a run that results files leave out on purpose
- * (date, git commit, runtime versions, backend, host, wall time, seeds, command line).
+ * (date, git commit, runtime versions, backend, host, wall time, seeds, command line, and the environment
+ * variables the process read through lib/env.ts).
  *
  * @module
  */
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { BackendInfo } from "../backend/mod.ts";
+import { envReads } from "../env.ts";
 import { streamSeeds } from "../random/mod.ts";
 
 /** The git state of the source tree, or why it is unknown. */
@@ -27,6 +29,8 @@ export interface Provenance {
   backend: BackendInfo | null;
   host: { hostname: string; os: string; arch: string; cpuModel: string; cpuCount: number; memoryBytes: number };
   seeds: { master: number; streams: Record<string, number> } | null;
+  /** Every environment variable the process read (lib/env.ts), by name; null = unset. */
+  env: Record<string, string | null>;
   /** Anything else the caller records (profile, resumed-from step, ...). */
   extra: Record<string, unknown>;
 }
@@ -135,6 +139,7 @@ export async function collectProvenance(input: ProvenanceInput): Promise<Provena
       memoryBytes: memoryBytes(),
     },
     seeds: seed === null ? null : { master: seed, streams: streamSeeds(seed) },
+    env: envReads(),
     extra: input.extra ?? {},
   };
 }

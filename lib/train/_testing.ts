@@ -32,6 +32,8 @@ export interface TrainerRunOptions {
   rng?: Rng;
   /** Runs once the optimisers exist and before the trainer is built (e.g. to set the puzzle table). */
   prepare?: (model: RecursiveModel) => void;
+  /** Where the trainer keeps the puzzle table (TrainerOptions.puzzleTable). */
+  puzzleTable?: "host" | "device";
 }
 
 /**
@@ -49,7 +51,7 @@ export function trainerRun(method: MethodConfig, opts: TrainerRunOptions): Train
   const puzzleOptimizer = new SparseSignSGD(model.puzzleTable, 8, { weightDecay: 0.1 });
   opts.prepare?.(model);
   const rng = opts.rng ?? stream(7, method.method === "trm" ? "halting" : "targets");
-  const base = { batchSize: opts.batchSize, optimizer, puzzleOptimizer };
+  const base = { batchSize: opts.batchSize, optimizer, puzzleOptimizer, puzzleTable: opts.puzzleTable };
   const trainer = method.method === "trm"
     ? new TrmTrainer(model, method, { ...base, exploration: rngExploration(rng) })
     : new DisTrainer(model, method, { ...base, rng });

@@ -24,9 +24,17 @@ import { ARC_SETS, type ArcSetName, type ArcSource, NQUEENS_VARIANTS, type NQuee
 import {
   type BackboneConfig,
   backboneFor,
+  DIS_FETCH_MODES,
+  type DisFetch,
   getPreset,
+  LOSS_KINDS,
+  type LossKind,
   type MethodConfig,
   type Preset,
+  STEP_WEIGHTS,
+  type StepWeights,
+  TARGET_KINDS,
+  type TargetKind,
   validateModelConfig,
 } from "../model/mod.ts";
 import { OPTIMIZER_KINDS, type OptimizerKind } from "./optimizers.ts";
@@ -82,13 +90,13 @@ const modelSection = z.strictObject({
   n_sup: posInt().optional(),
   h_cycles: posInt().optional(),
   l_cycles: posInt().optional(),
-  loss: z.enum(["stablemax", "softmax"]).optional(),
+  loss: z.enum(LOSS_KINDS).optional(),
   /** TRM only. */
   halt_exploration_prob: unit().optional(),
   q_loss_weight: z.number().nonnegative().optional(),
   /** DIS only. */
-  targets: z.enum(["reveal", "mask", "replace"]).optional(),
-  step_weights: z.enum(["uniform", "linear"]).optional(),
+  targets: z.enum(TARGET_KINDS).optional(),
+  step_weights: z.enum(STEP_WEIGHTS).optional(),
   autoregressive: z.boolean().optional(),
 });
 
@@ -97,7 +105,7 @@ const trainSection = z.strictObject({
   /** Optimiser steps; give this or `epochs` (TRM's total_steps formula). */
   steps: posInt().nullable().optional(),
   epochs: z.number().positive().nullable().optional(),
-  optimizer: z.enum(OPTIMIZER_KINDS as [OptimizerKind, ...OptimizerKind[]]).optional(),
+  optimizer: z.enum(OPTIMIZER_KINDS).optional(),
   lr: z.number().nonnegative().optional(),
   warmup_steps: nonNegInt().optional(),
   lr_min_ratio: unit().optional(),
@@ -117,7 +125,7 @@ const trainSection = z.strictObject({
   checkpoint_interval: nonNegInt().default(1000),
   keep_checkpoints: posInt().default(2),
   /** DIS only: when a loader batch is taken (lib/method DisTrainerOptions.fetch). */
-  dis_fetch: z.enum(["every-step", "when-needed"]).optional(),
+  dis_fetch: z.enum(DIS_FETCH_MODES).optional(),
 });
 
 const evalSection = z.strictObject({
@@ -235,11 +243,11 @@ export interface ModelSection {
   n_sup: number;
   h_cycles: number;
   l_cycles: number;
-  loss: "stablemax" | "softmax";
+  loss: LossKind;
   halt_exploration_prob?: number;
   q_loss_weight?: number;
-  targets?: "reveal" | "mask" | "replace";
-  step_weights?: "uniform" | "linear";
+  targets?: TargetKind;
+  step_weights?: StepWeights;
   autoregressive?: boolean;
 }
 
@@ -265,7 +273,7 @@ export interface TrainSection {
   checkpoint_interval: number;
   keep_checkpoints: number;
   /** DIS only (absent for TRM). */
-  dis_fetch?: "every-step" | "when-needed";
+  dis_fetch?: DisFetch;
 }
 
 /** A resolved training-run config. */

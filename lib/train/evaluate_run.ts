@@ -21,6 +21,8 @@ export interface EvaluateRunOptions {
   batchSize?: number;
   /** Default: all examples (the run's `eval.max_examples` is not applied). */
   maxExamples?: number | null;
+  /** The ARC data folder where the config's `data.data_dir` is null (default: the fetch cache). */
+  dataDir?: string;
   onProgress?: ProgressFn;
 }
 
@@ -44,7 +46,7 @@ export interface RunEvaluation {
  */
 export async function evaluateRun(runDir: string, opts: EvaluateRunOptions = {}): Promise<RunEvaluation> {
   const split = opts.split ?? "test";
-  const run = await openTrainedRun(runDir);
+  const run = await openTrainedRun(runDir, { dataDir: opts.dataDir });
   try {
     const data = evalData(run.data, split);
     const result = await evaluateModel(run.model, run.method, data, {

@@ -47,6 +47,10 @@ import { type RunSummary, writeRunOutputs } from "./run_report.ts";
 export interface TrainOptions {
   /** The run folder (created if missing). */
   runDir: string;
+  /** The ARC data folder where the config's `data.data_dir` is null (default: the fetch cache). */
+  dataDir?: string;
+  /** Where the trainer keeps the puzzle table: `host` (default) or `device` (webgpu only). */
+  puzzleTable?: "host" | "device";
   /**
    * Continue the run in `runDir` from its latest checkpoint (a run without one starts from scratch).
    * The folder's config.yaml must equal this config. Without `resume`, a folder that already holds
@@ -138,7 +142,12 @@ function restoreRng(state: CheckpointState | null, name: string, seed: number): 
 }
 
 /** Builds the model, optimisers, trainer and sampler, restored from `state` when given. */
-function assemble(cfg: TrainConfig, data: RunData, state: CheckpointState | null): Parts {
+function assemble(
+  cfg: TrainConfig,
+  data: RunData,
+  state: CheckpointState | null,
+  puzzleTable: "host" | "device" | undefined,
+): Parts {
   const t = cfg.train;
   const { model, method } = buildModel(cfg, data);
   const made: { dispose(): void }[] = [model];
@@ -176,6 +185,7 @@ function assemble(cfg: TrainConfig, data: RunData, state: CheckpointState | null
         weightDecay: t.puzzle_emb_weight_decay,
       }),
       transformGrads: clip === null ? undefined : (g: Record<string, Tensor>) => clipByGlobalNorm(g, clip).grads,
+      puzzleTable,
     };
     const trainer = method.method === "dis"
       ? new DisTrainer(model, method, { ...common, rng: rngs.targets, fetch: t.dis_fetch })
@@ -226,6 +236,7 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
   }
   // The data first: a missing data folder then leaves no run folder behind.
   const data = await loadRunData(cfg, {
+    dataDir: opts.dataDir,
     onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, label: "data" })),
   });
   const run = await RunFolder.open(opts.runDir, {
@@ -253,7 +264,7 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
   }
   let parts: Parts;
   try {
-    parts = assemble(cfg, data, state);
+    parts = assemble(cfg, data, state, opts.puzzleTable);
   } catch (e) {
     if (state === null) throw e;
     throw new CheckpointError(`Cannot resume "${opts.runDir}" from step ${start}: ${(e as Error).message}`, {

@@ -30,10 +30,10 @@ import {
 } from "../backend/mod.ts";
 import { CheckpointError } from "../errors.ts";
 
-/** The dense-weight optimisers. */
-export type OptimizerKind = "adam-atan2" | "adam-atan2-lucidrains" | "adamw";
-/** Every {@linkcode OptimizerKind}, for config validation. */
-export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ["adam-atan2", "adam-atan2-lucidrains", "adamw"];
+/** The dense-weight optimisers: the one list the config schema reads. */
+export const OPTIMIZER_KINDS = ["adam-atan2", "adam-atan2-lucidrains", "adamw"] as const;
+/** An optimiser of {@linkcode OPTIMIZER_KINDS}. */
+export type OptimizerKind = typeof OPTIMIZER_KINDS[number];
 
 /** Hyperparameters; `eps` is AdamW's (default 1e-8), `a`/`b` lucidrains' (defaults 1.27 and 1). */
 export interface OptimizerOptions {
@@ -105,7 +105,7 @@ class AdamFamily implements ParamOptimizer {
   #b: number;
 
   constructor(kind: OptimizerKind, vars: Variable[], opts: OptimizerOptions) {
-    if (!OPTIMIZER_KINDS.includes(kind)) {
+    if (!(OPTIMIZER_KINDS as readonly string[]).includes(kind)) {
       throw new RangeError(`Cannot create optimizer "${kind}": expected one of ${OPTIMIZER_KINDS.join(", ")}`);
     }
     this.kind = kind;

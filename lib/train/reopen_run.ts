@@ -39,6 +39,8 @@ export interface OpenRunOptions {
   scope?: string;
   /** Load the live weights even when the run uses EMA (default false: EMA weights, as evaluation uses). */
   liveWeights?: boolean;
+  /** The ARC data folder where the config's `data.data_dir` is null (default: the fetch cache). */
+  dataDir?: string;
 }
 
 /**
@@ -70,7 +72,7 @@ export async function openTrainedRun(runDir: string, opts: OpenRunOptions = {}):
     throw new CheckpointError(`Cannot open run "${runDir}": it has no checkpoint yet (train it, or resume it)`);
   }
   const state = await loadCheckpoint(ckpt, { expectedConfigHash: loaded.hash });
-  const data = await loadRunData(loaded.config);
+  const data = await loadRunData(loaded.config, { dataDir: opts.dataDir });
   const built = buildModel(loaded.config, data, { scope: opts.scope });
   try {
     const useEma = loaded.config.train.ema && !opts.liveWeights;

@@ -103,7 +103,8 @@ function selectTasks(
 
 /**
  * Loads or generates the data a config names. N-Queens is generated from `data.seed` (default: the run's
- * seed); ARC is read from `data.data_dir` (default `$TRM_DIS_DATA_DIR`, else the fetch cache), reduced to
+ * seed); ARC is read from `data.data_dir` (default: `opts.dataDir`, which the CLI takes from --data-dir or
+ * $TRM_DIS_DATA_DIR; else the fetch cache), reduced to
  * `data.subset`, and indexed with its augmentations. A missing folder or task is a DataError (exit 2).
  *
  * @example
@@ -115,7 +116,10 @@ function selectTasks(
  * data.counts.test_examples; // 200
  * ```
  */
-export async function loadRunData(cfg: TrainConfig, opts: { onProgress?: DataProgress } = {}): Promise<RunData> {
+export async function loadRunData(
+  cfg: TrainConfig,
+  opts: { onProgress?: DataProgress; dataDir?: string } = {},
+): Promise<RunData> {
   const d = cfg.data;
   const seed = d.seed ?? cfg.seed;
   if (d.kind === "nqueens") {
@@ -135,7 +139,7 @@ export async function loadRunData(cfg: TrainConfig, opts: { onProgress?: DataPro
       nqueens: set,
     };
   }
-  const dataDir = d.data_dir ?? Deno.env.get("TRM_DIS_DATA_DIR") ?? defaultCacheDir();
+  const dataDir = d.data_dir ?? opts.dataDir ?? defaultCacheDir();
   if (!(await isDirectory(dataDir))) {
     throw new DataError(
       `Cannot load ARC set "${d.set}": data directory "${dataDir}" does not exist (set data.data_dir or ` +
