@@ -28,7 +28,7 @@ import type { BackendInfo } from "../backend/mod.ts";
 import { canonicalJson, type MetricRecord, MetricsLog, type ProgressFn, RunFolder, sha256Hex } from "../report/mod.ts";
 import { InputError } from "../errors.ts";
 import { exists } from "../io/mod.ts";
-import { RUN_FILES, runTraining } from "../train/mod.ts";
+import { RUN_FILES, runTraining, sameTrainConfig } from "../train/mod.ts";
 import { loadProfile, type ProfileName, type RowPlan, selectRows } from "./config.ts";
 import { type ComputeEstimate, estimateRow, type StepTiming } from "./estimate.ts";
 import { type JobCommand, runJobs } from "./jobs.ts";
@@ -126,7 +126,9 @@ async function readText(path: string): Promise<string | null> {
  */
 export async function readFinishedRow(plan: RowPlan, dir: string): Promise<FinishedRow | null> {
   const config = await readText(join(dir, RUN_FILES.config));
-  if (config !== plan.loaded.resolvedYaml) return null;
+  if (config === null || (config !== plan.loaded.resolvedYaml && !sameTrainConfig(config, plan.loaded.hash))) {
+    return null;
+  }
   const text = await readText(join(dir, RUN_FILES.results));
   if (text === null) return null;
   const doc = JSON.parse(text) as {

@@ -103,6 +103,34 @@ export interface DisConfig {
 
 export type MethodConfig = TrmConfig | DisConfig;
 
+/** The training methods, as the resolved config's `model.method` names them. */
+export const METHODS = ["trm", "dis"] as const;
+/** A method of {@linkcode METHODS}. */
+export type MethodName = typeof METHODS[number];
+
+/**
+ * TRM's own settings as its code sets them (ACT exploration 0.1, halting BCE weight 0.5, stablemax): the
+ * one source the presets and the run config read.
+ */
+export const TRM_DEFAULTS = {
+  haltExplorationProb: 0.1,
+  qLossWeight: 0.5,
+  loss: "stablemax",
+} as const satisfies Omit<TrmConfig, "method" | "nSup" | "hCycles" | "lCycles">;
+
+/**
+ * DIS as the released code runs it (T = 1, n = 2, the reveal path, uniform step weights, autoregressive
+ * input, stablemax): the one source the presets and the run config read.
+ */
+export const DIS_DEFAULTS = {
+  hCycles: 1,
+  lCycles: 2,
+  targets: "reveal",
+  stepWeights: "uniform",
+  autoregressive: true,
+  loss: "stablemax",
+} as const satisfies Omit<DisConfig, "method" | "nSup">;
+
 /** A full model description: backbone plus method. */
 export interface ModelConfig {
   backbone: BackboneConfig;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { BackboneShape, DisConfig, TrmConfig } from "./config.ts";
+import { type BackboneShape, DIS_DEFAULTS, type DisConfig, TRM_DEFAULTS, type TrmConfig } from "./config.ts";
 import { ConfigError } from "../errors.ts";
 
 /** Backbone sizes. compact: the "0.8M" model (D=256, 1 layer); medium: the "7M" model (D=512, 2 layers). */
@@ -44,17 +44,9 @@ export interface Preset {
   train: TrainSettings;
 }
 
-const TRM_ACT = { method: "trm", haltExplorationProb: 0.1, qLossWeight: 0.5, loss: "stablemax" } as const;
+const TRM_ACT = { method: "trm", ...TRM_DEFAULTS } as const;
 /** DIS as the released code runs it: T=1, n=2, the reveal path, no step weights, autoregressive input. */
-const DIS_CODE = {
-  method: "dis",
-  hCycles: 1,
-  lCycles: 2,
-  targets: "reveal",
-  stepWeights: "uniform",
-  autoregressive: true,
-  loss: "stablemax",
-} as const;
+const DIS_CODE = { method: "dis", ...DIS_DEFAULTS } as const;
 const TRAIN_BASE: TrainSettings = {
   optimizer: "adam-atan2",
   lr: 1e-4,

@@ -64,8 +64,11 @@ export function resultsJson(doc: ResultsDoc): string {
 
 /** Options of {@linkcode RunFolder.open}. */
 export interface RunOptions {
-  /** The resolved config (from lib/config's `loadConfig`), written as config.yaml. */
-  config?: { resolvedYaml: string };
+  /**
+   * The resolved config (from lib/config's `loadConfig`), written as config.yaml. `matches` says whether
+   * an earlier config.yaml of a resumed run is the same config (default: the same text).
+   */
+  config?: { resolvedYaml: string; matches?: (previous: string) => boolean };
   /** The command line, for provenance. */
   command: readonly string[];
   masterSeed?: number | null;
@@ -119,7 +122,8 @@ export class RunFolder {
       } catch (e) {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
       }
-      if (previous !== null && previous !== options.config.resolvedYaml) {
+      const same = (t: string) => t === options.config!.resolvedYaml || (options.config!.matches?.(t) ?? false);
+      if (previous !== null && !same(previous)) {
         throw new CheckpointError(
           `Cannot resume run "${dir}": its config.yaml differs from the config being run ` +
             "(start a fresh run in another --out folder, or run with the same config)",

@@ -22,19 +22,24 @@ import { stringify as stringifyYaml } from "yaml";
 import { ConfigError, configHash, loadConfig, parseConfigText, z } from "../config/mod.ts";
 import { ARC_SETS, type ArcSetName, type ArcSource, NQUEENS_VARIANTS, type NQueensVariant } from "../data/mod.ts";
 import {
+  BACKBONE_DEFAULTS,
   type BackboneConfig,
   backboneFor,
+  DIS_DEFAULTS,
   DIS_FETCH_MODES,
   type DisFetch,
   getPreset,
   LOSS_KINDS,
   type LossKind,
   type MethodConfig,
+  type MethodName,
+  METHODS,
   type Preset,
   STEP_WEIGHTS,
   type StepWeights,
   TARGET_KINDS,
   type TargetKind,
+  TRM_DEFAULTS,
   validateModelConfig,
 } from "../model/mod.ts";
 import { OPTIMIZER_KINDS, type OptimizerKind } from "./optimizers.ts";
@@ -81,6 +86,8 @@ const arcData = z.strictObject({
 const modelSection = z.strictObject({
   /** A lib/model preset (`getPreset`): backbone size, method, and the training settings below default to it. */
   preset: z.string().min(1),
+  /** The preset's method, written out by resolution; when given it must be the preset's. */
+  method: z.enum(METHODS).optional(),
   hidden: posInt().optional(),
   heads: posInt().optional(),
   layers: posInt().optional(),
@@ -234,6 +241,8 @@ export const trainConfigSchema: z.ZodType<ValidatedTrainConfig, TrainConfigInput
 /** The model section after resolution: every backbone and method field explicit. */
 export interface ModelSection {
   preset: string;
+  /** The method the preset trains (written out so config.yaml says it; not part of the config hash). */
+  method: MethodName;
   hidden: number;
   heads: number;
   layers: number;
@@ -335,6 +344,13 @@ export function resolveTrainConfig(input: TrainConfigInput, source: string): Loa
   }
   const m = raw.model;
   const isTrm = preset.method.method === "trm";
+  if (m.method !== undefined && m.method !== preset.method.method) {
+    fail(
+      source,
+      `key "model.method" is "${m.method}", but preset "${preset.name}" trains ${preset.method.method}; ` +
+        "leave it out or pick a preset of that method",
+    );
+  }
   for (const k of isTrm ? DIS_ONLY : TRM_ONLY) {
     if (m[k] !== undefined) {
       fail(
@@ -351,12 +367,13 @@ export function resolveTrainConfig(input: TrainConfigInput, source: string): Loa
   const pm = preset.method;
   const model: ModelSection = {
     preset: preset.name,
+    method: pm.method,
     hidden: m.hidden ?? preset.backbone.hidden,
     heads: m.heads ?? preset.backbone.heads,
     layers: m.layers ?? preset.backbone.layers,
     expansion: m.expansion ?? preset.backbone.expansion,
-    mlp_multiple: m.mlp_multiple ?? 256,
-    puzzle_emb_len: m.puzzle_emb_len ?? 16,
+    mlp_multiple: m.mlp_multiple ?? BACKBONE_DEFAULTS.mlpMultiple,
+    puzzle_emb_len: m.puzzle_emb_len ?? BACKBONE_DEFAULTS.puzzleEmbLen,
     n_sup: m.n_sup ?? pm.nSup,
     h_cycles: m.h_cycles ?? pm.hCycles,
     l_cycles: m.l_cycles ?? pm.lCycles,
@@ -410,9 +427,18 @@ export function resolveTrainConfig(input: TrainConfigInput, source: string): Loa
   return {
     config: plain,
     resolvedYaml: stringifyYaml(plain, { sortMapEntries: true }),
-    hash: configHash(plain),
+    hash: trainConfigHash(plain),
     source,
   };
+}
+
+/**
+ * The hash a run records for its config: SHA-256 of the canonical JSON without `model.method`, which the
+ * preset already fixes (so configs written before `method` was spelled out keep their hash).
+ */
+export function trainConfigHash(config: TrainConfig): string {
+  const { method: _method, ...model } = config.model;
+  return configHash({ ...config, model });
 }
 
 /**
@@ -452,6 +478,18 @@ export function parseTrainConfig(
 }
 
 /**
+ * Whether a config.yaml text (a run folder's, perhaps written before `model.method` was spelled out) is
+ * the config with this hash. Text that does not parse is not.
+ */
+export function sameTrainConfig(text: string, hash: string): boolean {
+  try {
+    return parseTrainConfig(text, { source: "config.yaml" }).hash === hash;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The lib/model method config of a resolved run config.
  *
  * @example
@@ -464,20 +502,21 @@ export function parseTrainConfig(
 export function methodConfig(cfg: TrainConfig): MethodConfig {
   const m = cfg.model;
   const common = { nSup: m.n_sup, hCycles: m.h_cycles, lCycles: m.l_cycles, loss: m.loss };
-  if (m.targets !== undefined) {
+  // A resolved config holds every key; the defaults serve configs built by hand.
+  if (m.method === "dis") {
     return {
       method: "dis",
       ...common,
-      targets: m.targets,
-      stepWeights: m.step_weights ?? "uniform",
-      autoregressive: m.autoregressive ?? false,
+      targets: m.targets ?? DIS_DEFAULTS.targets,
+      stepWeights: m.step_weights ?? DIS_DEFAULTS.stepWeights,
+      autoregressive: m.autoregressive ?? DIS_DEFAULTS.autoregressive,
     };
   }
   return {
     method: "trm",
     ...common,
-    haltExplorationProb: m.halt_exploration_prob ?? 0.1,
-    qLossWeight: m.q_loss_weight ?? 0.5,
+    haltExplorationProb: m.halt_exploration_prob ?? TRM_DEFAULTS.haltExplorationProb,
+    qLossWeight: m.q_loss_weight ?? TRM_DEFAULTS.qLossWeight,
   };
 }
 

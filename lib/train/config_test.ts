@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { getPreset } from "../model/mod.ts";
-import { loadTrainConfig, methodConfig, parseTrainConfig, resolveTrainConfig, totalSteps } from "./config.ts";
+import { configHash } from "../config/mod.ts";
+import {
+  loadTrainConfig,
+  methodConfig,
+  parseTrainConfig,
+  resolveTrainConfig,
+  sameTrainConfig,
+  totalSteps,
+} from "./config.ts";
 
 async function tempConfig(text: string): Promise<{ path: string } & AsyncDisposable> {
   const dir = await Deno.makeTempDir({ prefix: "train_config_test_" });
@@ -113,5 +121,24 @@ Deno.test("totalSteps: train.steps, or TRM's floor(epochs * groups * mean puzzle
   assert.throws(
     () => totalSteps({ steps: null, epochs: 0.001, batch_size: 64 }, { groups: 10, examples: 10, puzzles: 10 }),
     /give no optimiser step/,
+  );
+});
+
+Deno.test("the resolved config names its method; model.method must be the preset's and is not hashed", () => {
+  const a = resolveTrainConfig({ data: { kind: "nqueens" }, model: { preset: "nqueens-dis-paper" } }, "a");
+  assert.equal(a.config.model.method, "dis");
+  assert.match(a.resolvedYaml, /^  method: dis$/m);
+  const b = resolveTrainConfig(
+    { data: { kind: "nqueens" }, model: { preset: "nqueens-dis-paper", method: "dis" } },
+    "b",
+  );
+  assert.equal(b.hash, a.hash);
+  const { method: _m, ...model } = a.config.model;
+  assert.equal(a.hash, configHash({ ...a.config, model }));
+  assert.ok(sameTrainConfig(a.resolvedYaml.replace(/^  method: dis\n/m, ""), a.hash));
+  assert.ok(!sameTrainConfig("not: [yaml", a.hash));
+  assert.throws(
+    () => resolveTrainConfig({ data: { kind: "nqueens" }, model: { preset: "nqueens-dis-paper", method: "trm" } }, "c"),
+    /Cannot load config "c": key "model.method" is "trm", but preset "nqueens-dis-paper" trains dis/,
   );
 });

@@ -33,7 +33,7 @@ import { DisTrainer, type ForwardPassStats, rngExploration, type StepResult, Trm
 import { deriveSeed, Rng, stream } from "../random/mod.ts";
 import { type MetricRecord, type ProgressFn, RunFolder } from "../report/mod.ts";
 import { type CheckpointState, findLatestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { type LoadedTrainConfig, totalSteps, type TrainConfig } from "./config.ts";
+import { type LoadedTrainConfig, sameTrainConfig, totalSteps, type TrainConfig } from "./config.ts";
 import { Ema } from "./ema.ts";
 import { clipByGlobalNorm, findNonFinite, NonFiniteError } from "./grad.ts";
 import { createOptimizer, type NamedArrays, type ParamOptimizer, SparseSignSGD } from "./optimizers.ts";
@@ -240,7 +240,7 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
     onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, label: "data" })),
   });
   const run = await RunFolder.open(opts.runDir, {
-    config: { resolvedYaml: loaded.resolvedYaml },
+    config: { resolvedYaml: loaded.resolvedYaml, matches: (t) => sameTrainConfig(t, loaded.hash) },
     command: opts.command ?? [],
     masterSeed: cfg.seed,
     backend: opts.backend ?? null,
