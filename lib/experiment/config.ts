@@ -52,22 +52,30 @@ export function profileFile(dir: string, experiment: string, profile: ProfileNam
 export const partialRunSchema: z.ZodType<Record<string, unknown>> = z.record(z.string(), z.unknown());
 
 /**
- * The keys every experiment config has: the master seed, settings shared by every row (`common`), and
- * the rows a profile runs when `--rows` is not given (`default_rows`, null = all).
+ * The keys every experiment config has: its `version` (bumped when its results change) and the `paper`
+ * table, figure or section it reproduces, the master seed, settings shared by every row (`common`), and
+ * the rows a profile runs when `--rows` is not given (`default_rows`, null = all). `version` and `paper`
+ * are not part of the experiment's config hash; run.json records them.
  *
  * @example
  * ```ts
  * import { z } from "../config/mod.ts";
  * import { experimentBase } from "./config.ts";
  * const schema = z.strictObject({ ...experimentBase, variant: z.string() });
- * schema.parse({ variant: "paper" }).seed; // 0
+ * schema.parse({ version: 1, paper: "Table 1", variant: "paper" }).seed; // 0
  * ```
  */
 export const experimentBase: {
+  version: z.ZodInt;
+  paper: z.ZodString;
   seed: z.ZodDefault<z.ZodInt>;
   common: z.ZodDefault<z.ZodType<Record<string, unknown>>>;
   default_rows: z.ZodDefault<z.ZodNullable<z.ZodArray<z.ZodString>>>;
 } = {
+  /** Bumped whenever a change alters the experiment's results (lm-evaluation-harness's task version). */
+  version: z.int().positive(),
+  /** The table, figure or section of the paper the experiment reproduces. */
+  paper: z.string().min(1),
   seed: z.int().nonnegative().default(0),
   common: partialRunSchema.default({}),
   default_rows: z.array(z.string().min(1)).min(1).nullable().default(null),
@@ -75,6 +83,8 @@ export const experimentBase: {
 
 /** The fields of {@linkcode experimentBase} after validation. */
 export interface ExperimentBaseConfig {
+  version: number;
+  paper: string;
   seed: number;
   common: Record<string, unknown>;
   default_rows: string[] | null;

@@ -1,6 +1,17 @@
 import assert from "node:assert/strict";
 import { ConfigError, InputError } from "../errors.ts";
-import { mergeConfigs, parseProfile, profileFile, rowPlan, selectRows } from "./config.ts";
+import { z } from "../config/mod.ts";
+import {
+  experimentBase,
+  loadProfile,
+  mergeConfigs,
+  parseProfile,
+  profileFile,
+  PROFILES,
+  rowPlan,
+  selectRows,
+} from "./config.ts";
+import type { ExperimentSpec } from "./spec.ts";
 import { compareSentence, paperGap, pct, points, profileCaveat, ratio } from "./narrative.ts";
 
 Deno.test("mergeConfigs: maps merge key by key, later parts win, lists replace, inputs stay untouched", () => {
@@ -75,4 +86,18 @@ Deno.test("narrative helpers: fixed formats and the ahead / tie / missing cases"
   assert.equal(paperGap(0.8, 0.69), "11.0 points above the paper's 69.0%");
   for (const p of ["smoke", "small", "paper"] as const) assert.ok(profileCaveat(p).length > 40);
   assert.match(profileCaveat("small"), /none of these numbers is the paper's/);
+});
+
+Deno.test("every experiment config names its version and the paper's table, figure or section", async () => {
+  const schema = z.strictObject({ ...experimentBase });
+  assert.throws(() => schema.parse({}), /version/);
+  assert.equal(schema.parse({ version: 2, paper: "Table 1" }).version, 2);
+  for (const name of ["nqueens", "table1", "figure3", "dis-variants"]) {
+    const { spec } = await import(`../../experiments/${name}.ts`) as { spec: ExperimentSpec };
+    for (const profile of PROFILES) {
+      const { config } = await loadProfile(spec.configDir, name, profile, spec.schema);
+      assert.ok(Number.isInteger(config.version) && config.version >= 1, `${name} ${profile}: version`);
+      assert.match(config.paper, /Table|Figure|section/, `${name} ${profile}: paper`);
+    }
+  }
 });

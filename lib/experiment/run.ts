@@ -29,7 +29,7 @@ import { canonicalJson, type MetricRecord, MetricsLog, type ProgressFn, RunFolde
 import { InputError } from "../errors.ts";
 import { exists } from "../io/mod.ts";
 import { RUN_FILES, runTraining, sameTrainConfig } from "../train/mod.ts";
-import { loadProfile, type ProfileName, type RowPlan, selectRows } from "./config.ts";
+import { type ExperimentBaseConfig, loadProfile, type ProfileName, type RowPlan, selectRows } from "./config.ts";
 import { type ComputeEstimate, estimateRow, type StepTiming } from "./estimate.ts";
 import { type JobCommand, runJobs } from "./jobs.ts";
 import type { ExperimentSpec, FinishedRow } from "./spec.ts";
@@ -178,7 +178,7 @@ async function hasEntries(dir: string): Promise<boolean> {
  * const out = await runExperiment(spec, { profile: "smoke", out: "runs/nqueens/smoke" });
  * ```
  */
-export async function runExperiment<C extends { seed: number; default_rows: string[] | null }>(
+export async function runExperiment<C extends Omit<ExperimentBaseConfig, "common">>(
   spec: ExperimentSpec<C & { common: Record<string, unknown> }>,
   opts: RunExperimentOptions,
 ): Promise<ExperimentOutcome> {
@@ -299,8 +299,10 @@ export async function runExperiment<C extends { seed: number; default_rows: stri
     finished,
     onProgress: opts.onProgress,
   });
+  // version and paper describe the experiment; they are not settings, so they stay out of the hash.
+  const { version, paper, ...settings } = config;
   const configHash = sha256Hex(canonicalJson({
-    experiment: loaded.hash,
+    experiment: sha256Hex(canonicalJson(settings)),
     rows: rows.map((r) => [r.id, r.loaded.hash]),
   }));
   const dataHash = sha256Hex(canonicalJson([...finished.values()].map((r) => [r.plan.id, r.dataHash])));
@@ -323,7 +325,7 @@ export async function runExperiment<C extends { seed: number; default_rows: stri
     dataHash,
     metrics,
     started,
-    extra: { trained, skipped, missing, configFile: loaded.file, overrides: loaded.overrides },
+    extra: { version, paper, trained, skipped, missing, configFile: loaded.file, overrides: loaded.overrides },
   });
   opts.onEvent?.({ kind: "report", dir: opts.out, finished: [...finished.keys()], missing });
   return {
