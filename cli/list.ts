@@ -6,7 +6,7 @@
 import { Command } from "commander";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { listExperiments } from "../lib/config/mod.ts";
+import { experimentRegistry } from "../lib/experiment/mod.ts";
 import { InputError } from "../lib/errors.ts";
 import { print } from "./_common.ts";
 
@@ -37,7 +37,7 @@ export function makeCommand(): Command {
         return;
       }
       if (!stat.isDirectory) throw new InputError(`Cannot list experiments: "${dir}" is not a folder`);
-      const entries = await listExperiments(dir);
+      const entries = await experimentRegistry(dir);
       if (entries.length === 0) {
         print(`No experiments in ${shown(dir)}.`);
         return;

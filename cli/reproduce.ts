@@ -8,7 +8,7 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { BackendInfo, BackendRequest } from "../lib/backend/mod.ts";
 import { InputError } from "../lib/errors.ts";
@@ -16,7 +16,9 @@ import {
   type ComputeEstimate,
   DEFAULT_PROFILE,
   type ExperimentEvent,
+  experimentRegistry,
   type ExperimentSpec,
+  experimentSpec,
   loadProfile,
   type ProfileName,
   PROFILES,
@@ -48,8 +50,8 @@ function commaList(v: string): string[] {
 }
 
 /**
- * Loads `experiments/<name>.ts` and returns its `spec`; an unknown name is an InputError listing the
- * experiments.
+ * The `spec` of `experiments/<name>.ts` from lib/experiment's registry; an unknown name is an InputError
+ * listing the experiments.
  *
  * @example
  * ```ts ignore
@@ -58,21 +60,7 @@ function commaList(v: string): string[] {
  * ```
  */
 export async function loadExperiment(name: string, dir = list.DEFAULT_EXPERIMENTS_DIR): Promise<ExperimentSpec> {
-  const names: string[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    if (e.isFile && e.name.endsWith(".ts") && !e.name.startsWith("_") && !e.name.endsWith("_test.ts")) {
-      names.push(e.name.slice(0, -3));
-    }
-  }
-  names.sort();
-  if (!names.includes(name)) {
-    throw new InputError(`Cannot reproduce "${name}": no such experiment (expected one of ${names.join(", ")})`);
-  }
-  const mod = await import(pathToFileURL(join(dir, `${name}.ts`)).href);
-  if (!mod.spec || typeof mod.spec.summarize !== "function") {
-    throw new Error(`Cannot reproduce "${name}": experiments/${name}.ts exports no experiment "spec"`);
-  }
-  return mod.spec as ExperimentSpec;
+  return experimentSpec(await experimentRegistry(dir), name, `Cannot reproduce "${name}"`);
 }
 
 function flops(x: number): string {

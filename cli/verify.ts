@@ -14,7 +14,7 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { parseBackend } from "../lib/backend/mod.ts";
 import { InputError } from "../lib/errors.ts";
@@ -22,6 +22,7 @@ import { isDirectory, writeTextAtomic } from "../lib/io/mod.ts";
 import {
   compareFiles,
   DEFAULT_TOLERANCE,
+  experimentRegistry,
   type ExperimentSpec,
   type FileComparison,
   runJobs,
@@ -64,18 +65,8 @@ function commaList(v: string): string[] {
 }
 
 async function experiments(dir: string): Promise<{ name: string; spec: ExperimentSpec }[]> {
-  const names: string[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    if (e.isFile && e.name.endsWith(".ts") && !e.name.startsWith("_") && !e.name.endsWith("_test.ts")) {
-      names.push(e.name.slice(0, -3));
-    }
-  }
-  names.sort();
   const out: { name: string; spec: ExperimentSpec }[] = [];
-  for (const name of names) {
-    const mod = await import(pathToFileURL(join(dir, `${name}.ts`)).href);
-    if (mod.spec) out.push({ name, spec: mod.spec as ExperimentSpec });
-  }
+  for (const e of await experimentRegistry(dir)) if (e.spec) out.push({ name: e.name, spec: e.spec });
   return out;
 }
 

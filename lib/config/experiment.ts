@@ -38,6 +38,8 @@ export interface ExperimentEntry {
   name: string;
   file: string;
   info: ExperimentInfo;
+  /** The loaded module (lib/experiment's registry reads its `spec`). */
+  module: Record<string, unknown>;
 }
 
 /**
@@ -81,7 +83,7 @@ export async function listExperiments(dir: string): Promise<ExperimentEntry[]> {
         cause: e,
       });
     }
-    out.push({ name: fileName.slice(0, -3), file, info });
+    out.push({ name: fileName.slice(0, -3), file, info, module: mod });
   }
   return out;
 }

@@ -33,6 +33,7 @@ export {
   selectRows,
 } from "./config.ts";
 export type { ExperimentReport, ExperimentSpec, FinishedRow, SummaryContext } from "./spec.ts";
+export { experimentRegistry, experimentSpec, type RegisteredExperiment } from "./registry.ts";
 export {
   type ExperimentEvent,
   type ExperimentOutcome,
