@@ -127,7 +127,7 @@ Deno.test("totalSteps: train.steps, or TRM's floor(epochs * groups * mean puzzle
 Deno.test("the resolved config names its method; model.method must be the preset's and is not hashed", () => {
   const a = resolveTrainConfig({ data: { kind: "nqueens" }, model: { preset: "nqueens-dis-paper" } }, "a");
   assert.equal(a.config.model.method, "dis");
-  assert.match(a.resolvedYaml, /^  method: dis$/m);
+  assert.match(a.resolvedYaml, /^ {2}method: dis$/m);
   const b = resolveTrainConfig(
     { data: { kind: "nqueens" }, model: { preset: "nqueens-dis-paper", method: "dis" } },
     "b",
@@ -135,7 +135,7 @@ Deno.test("the resolved config names its method; model.method must be the preset
   assert.equal(b.hash, a.hash);
   const { method: _m, ...model } = a.config.model;
   assert.equal(a.hash, configHash({ ...a.config, model }));
-  assert.ok(sameTrainConfig(a.resolvedYaml.replace(/^  method: dis\n/m, ""), a.hash));
+  assert.ok(sameTrainConfig(a.resolvedYaml.replace(/^ {2}method: dis\n/m, ""), a.hash));
   assert.ok(!sameTrainConfig("not: [yaml", a.hash));
   assert.throws(
     () => resolveTrainConfig({ data: { kind: "nqueens" }, model: { preset: "nqueens-dis-paper", method: "trm" } }, "c"),
