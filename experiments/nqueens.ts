@@ -13,13 +13,14 @@
  * @module
  */
 import { type AnalysisResult, analysisSections, analyzeModel, type NamedAnalysis } from "../lib/analysis/mod.ts";
-import { type ExperimentInfo, z } from "../lib/config/mod.ts";
+import { ConfigError, type ExperimentInfo, z } from "../lib/config/mod.ts";
 import { NQUEENS_VARIANTS } from "../lib/data/mod.ts";
 import {
   compareSentence,
   experimentBase,
   type ExperimentReport,
   type ExperimentSpec,
+  type Headline,
   paperGap,
   partialRunSchema,
   pct,
@@ -53,6 +54,17 @@ const schema = z.strictObject({
   ...experimentBase,
   /** Data generator and presets: the paper's text or the released code. */
   variant: z.enum(NQUEENS_VARIANTS).default("paper"),
+  /**
+   * Validation boards (their own stream, disjoint from the test boards), evaluated beside the test boards at
+   * every evaluation; recipes are chosen on them, never on the test figure. 0 = none.
+   */
+  validation: z.int().nonnegative().max(100_000).default(0),
+  /**
+   * TRM's training budget. `explicit`: the steps its config gives. `dis-network-calls`: TRM trains until it has
+   * made at least as many training network applications (steps x batch x T(n + 1)) as DIS, and evaluates at the
+   * same network-application points, so the two curves compare equal compute.
+   */
+  trm_budget: z.enum(["explicit", "dis-network-calls"]).default("explicit"),
   /** Per-row training-config overrides, applied over `common`. */
   rows: z.strictObject({ trm: partialRunSchema.default({}), dis: partialRunSchema.default({}) }).prefault({}),
   /** The policy-improvement analysis of both trained models on the test boards. */
@@ -68,17 +80,49 @@ type NQueensExperimentConfig = z.output<typeof schema>;
 
 function rows(config: NQueensExperimentConfig, source: string): RowPlan[] {
   const suffix = config.variant === "paper" ? "paper" : "code";
-  return METHODS.map((m) =>
-    rowPlan(m, NAMES[m], [
-      {
-        seed: config.seed,
-        data: { kind: "nqueens", variant: config.variant },
-        model: { preset: `nqueens-${m}-${suffix}` },
+  const parts = (m: Method) => [
+    {
+      seed: config.seed,
+      data: {
+        kind: "nqueens",
+        variant: config.variant,
+        ...(config.validation > 0 ? { validation: config.validation } : {}),
       },
-      config.common,
-      config.rows[m],
-    ], source)
-  );
+      model: { preset: `nqueens-${m}-${suffix}` },
+    },
+    config.common,
+    config.rows[m],
+  ];
+  const dis = rowPlan("dis", NAMES.dis, parts("dis"), source);
+  const trmParts = parts("trm");
+  if (config.trm_budget === "dis-network-calls") {
+    const trial = rowPlan("trm", NAMES.trm, trmParts, source).loaded.config;
+    trmParts.push({ train: matchedBudget(dis.loaded.config, trial, source) });
+  }
+  return [rowPlan("trm", NAMES.trm, trmParts, source), dis];
+}
+
+/** Training network applications per optimiser step: every slot runs one supervision step of T(n + 1) calls. */
+function callsPerStep(c: RowPlan["loaded"]["config"]): number {
+  return c.train.batch_size * c.model.h_cycles * (c.model.l_cycles + 1);
+}
+
+/** TRM's steps and evaluation interval at DIS's network applications (rounded up: at least as many). */
+function matchedBudget(
+  dis: RowPlan["loaded"]["config"],
+  trm: RowPlan["loaded"]["config"],
+  source: string,
+): { steps: number; eval_interval: number } {
+  if (dis.train.steps === null) {
+    throw new ConfigError(
+      `Cannot match TRM's budget to DIS's in "${source}": key "trm_budget" needs DIS's "train.steps", not epochs`,
+    );
+  }
+  const [d, t] = [callsPerStep(dis), callsPerStep(trm)];
+  return {
+    steps: Math.ceil((dis.train.steps * d) / t),
+    eval_interval: dis.train.eval_interval === 0 ? 0 : Math.max(1, Math.round((dis.train.eval_interval * d) / t)),
+  };
 }
 
 interface Summary {
@@ -331,11 +375,24 @@ async function summarize(ctx: SummaryContext<NQueensExperimentConfig>): Promise<
           forward_passes: r.forward_passes,
           eval: r.eval,
           eval_curve: r.eval_curve,
+          ...(r.validation_curve ? { validation_curve: r.validation_curve } : {}),
         }];
       })),
       analysis: Object.fromEntries(analysis.map((a) => [a.name, a.result])),
     },
   };
+}
+
+/** The headline figures `--seeds` gathers: each method's exact and valid accuracy on the test boards. */
+function headline(results: Record<string, unknown>): Headline[] {
+  const methods = (results.methods ?? {}) as Record<string, { eval?: { overall?: Summary } | null }>;
+  return METHODS.flatMap((m) => {
+    const o = methods[m]?.eval?.overall;
+    return [
+      { key: `${m}.exact`, label: `${NAMES[m]} exact`, value: o?.exact ?? null, paper: PAPER_EXACT },
+      { key: `${m}.valid`, label: `${NAMES[m]} valid`, value: o?.valid ?? null, paper: null },
+    ];
+  });
 }
 
 /** The experiment, for `reproduce nqueens` and `verify`. */
@@ -347,6 +404,7 @@ export const spec: ExperimentSpec<NQueensExperimentConfig> = {
   needsArcData: false,
   rows,
   summarize,
+  headline,
 };
 
 if (import.meta.main) {

@@ -32,7 +32,8 @@ export {
   rowPlan,
   selectRows,
 } from "./config.ts";
-export type { ExperimentReport, ExperimentSpec, FinishedRow, SummaryContext } from "./spec.ts";
+export type { ExperimentReport, ExperimentSpec, FinishedRow, Headline, SummaryContext } from "./spec.ts";
+export { parseSeeds, seedDir, type SeedResult, type SeedSummary, spread, writeSeedSummary } from "./seeds.ts";
 export {
   type ExperimentEvent,
   type ExperimentOutcome,

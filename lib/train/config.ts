@@ -40,6 +40,11 @@ const nqueensData = z.strictObject({
   variant: z.enum(NQUEENS_VARIANTS).default("paper"),
   /** Seed of the generated set; null = the run's seed. */
   seed: nonNegInt().nullable().default(null),
+  /**
+   * Validation boards (recipe searches): drawn from their own stream, disjoint from the test boards,
+   * evaluated at every evaluation point beside the test boards and reported separately. Absent = none.
+   */
+  validation: posInt().max(100_000).optional(),
 });
 
 const arcSubset = z.union([
@@ -109,6 +114,12 @@ const trainSection = z.strictObject({
   keep_checkpoints: posInt().default(2),
   /** DIS only: when a loader batch is taken (lib/model DisTrainerOptions.fetch). */
   dis_fetch: z.enum(["every-step", "when-needed"]).optional(),
+  /**
+   * DIS only: start the batch's slots at staggered supervision steps (slot i begins at step i mod N_sup + 1),
+   * so every optimiser step mixes all steps instead of running step s on the whole batch. Absent = off, as
+   * the released code.
+   */
+  dis_stagger: z.boolean().optional(),
 });
 
 const evalSection = z.strictObject({
@@ -188,6 +199,8 @@ export interface TrainSection {
   keep_checkpoints: number;
   /** DIS only (absent for TRM). */
   dis_fetch?: "every-step" | "when-needed";
+  /** DIS only, present only when set (so configs without it keep their hashes). */
+  dis_stagger?: boolean;
 }
 
 /** Evaluation settings. */
@@ -262,8 +275,10 @@ export function resolveTrainConfig(input: TrainConfigInput, source: string): Loa
       );
     }
   }
-  if (isTrm && raw.train.dis_fetch !== undefined) {
-    fail(source, `key "train.dis_fetch" applies to DIS only, but preset "${preset.name}" trains TRM`);
+  for (const k of ["dis_fetch", "dis_stagger"] as const) {
+    if (isTrm && raw.train[k] !== undefined) {
+      fail(source, `key "train.${k}" applies to DIS only, but preset "${preset.name}" trains TRM`);
+    }
   }
   const pm = preset.method;
   const model: ModelSection = {
@@ -314,6 +329,7 @@ export function resolveTrainConfig(input: TrainConfigInput, source: string): Loa
     keep_checkpoints: t.keep_checkpoints,
   };
   if (!isTrm) train.dis_fetch = t.dis_fetch ?? "every-step";
+  if (!isTrm && t.dis_stagger !== undefined) train.dis_stagger = t.dis_stagger;
   const config: TrainConfig = { seed: raw.seed, data: raw.data, model, train, eval: raw.eval };
   try {
     // The data's vocabulary and length do not affect these checks; N-Queens' stand in.

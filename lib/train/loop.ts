@@ -193,7 +193,7 @@ function assemble(cfg: TrainConfig, data: RunData, state: CheckpointState | null
       transformGrads: clip === null ? undefined : (g: Record<string, Tensor>) => clipByGlobalNorm(g, clip).grads,
     };
     const trainer = method.method === "dis"
-      ? new DisTrainer(model, method, { ...common, rng: rngs.targets, fetch: t.dis_fetch })
+      ? new DisTrainer(model, method, { ...common, rng: rngs.targets, fetch: t.dis_fetch, stagger: t.dis_stagger })
       : new TrmTrainer(model, method, { ...common, exploration: rngExploration(rngs.halting) });
     made.push(trainer);
     if (state) {
@@ -294,6 +294,7 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
   let finalTrain: Record<string, number | null> | null = null;
   let fields: Record<string, number | string> = {};
   const evalCurve: EvalPoint[] = [];
+  const validationCurve: EvalPoint[] = [];
   let trainSeconds = 0;
   let evalSeconds = 0;
   let checkpointSeconds = 0;
@@ -304,6 +305,7 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
   for (const r of run.metrics.records()) {
     if (r.kind === "train") finalTrain = numbersOf(r);
     if (r.kind === "eval") evalCurve.push({ step: r.step, summary: summaryOf(r) });
+    if (r.kind === "validation") validationCurve.push({ step: r.step, summary: summaryOf(r) });
   }
 
   const readWindow = async (step: number): Promise<Record<string, number | null>> => {
@@ -341,6 +343,17 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
     if (record) {
       evalCurve.push(point);
       run.metrics.append({ kind: "eval", step, ...result.summary });
+      if (data.validation) {
+        // The boards a recipe is chosen on: same weights, logged as their own curve.
+        const runVal = () =>
+          evaluateModel(model, method, evalData(data, "validation"), {
+            batchSize: cfg.eval.batch_size,
+            onProgress: opts.onProgress,
+          });
+        const val = ema ? await ema.withShadow(runVal) : await runVal();
+        validationCurve.push({ step, summary: val.summary });
+        run.metrics.append({ kind: "validation", step, ...val.summary });
+      }
       await run.metrics.flush();
     }
     opts.onEval?.(point, result);
@@ -466,6 +479,7 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
       finalTrain,
       finalEval,
       evalCurve,
+      ...(data.validation ? { validationCurve } : {}),
       forwardPasses: forward,
       metrics: run.metrics.records(),
     };

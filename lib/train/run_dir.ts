@@ -30,7 +30,9 @@ import {
   buildArcIndexFromTasks,
   type DataProgress,
   defaultCacheDir,
+  examplesHash,
   generateNQueens,
+  generateNQueensValidation,
   loadSubset,
   type NQueensSet,
   nqueensSplit,
@@ -90,6 +92,8 @@ export interface RunData {
   kind: "nqueens" | "arc";
   train: PuzzleSplit;
   test: PuzzleSplit;
+  /** Validation boards (N-Queens `data.validation`), evaluated beside the test split; never scored as it. */
+  validation?: PuzzleSplit;
   vocabSize: number;
   seqLen: number;
   /** Rows of the puzzle-embedding table (including the blank id 0). */
@@ -159,15 +163,23 @@ export async function loadRunData(cfg: TrainConfig, opts: { onProgress?: DataPro
     const set = generateNQueens(d.variant, seed);
     const train = nqueensSplit(set, "train");
     const test = nqueensSplit(set, "test");
+    const valExamples = d.validation ? generateNQueensValidation(set, d.validation) : null;
+    const validation = valExamples ? nqueensSplit(set, valExamples) : undefined;
     return {
       kind: "nqueens",
       train,
       test,
+      validation,
       vocabSize: train.vocabSize,
       seqLen: train.seqLen,
       numPuzzleIds: train.numIdentifiers,
-      dataHash: set.hashes.set,
-      counts: countsOf(train, test),
+      // Unchanged without validation boards, so earlier runs keep their hashes.
+      dataHash: valExamples
+        ? sha256Hex(`${set.hashes.set}\nvalidation ${examplesHash(valExamples)}\n`)
+        : set.hashes.set,
+      counts: validation
+        ? { ...countsOf(train, test), validation_examples: splitCounts(validation).examples }
+        : countsOf(train, test),
       nqueens: set,
     };
   }
@@ -235,10 +247,16 @@ function countsOf(train: PuzzleSplit, test: PuzzleSplit): Record<string, number>
  * The split to evaluate, in the form lib/eval's `evaluateModel` takes. ARC can only be scored on its
  * test split (the vote needs the test tasks' answers).
  */
-export function evalData(data: RunData, which: "test" | "train"): EvalData {
+export function evalData(data: RunData, which: "test" | "train" | "validation"): EvalData {
   if (data.kind === "arc") {
     if (which !== "test") throw new DataError(`Cannot evaluate ARC on the "${which}" split: only "test" is scored`);
     return { kind: "arc", split: data.test, index: data.arc! };
+  }
+  if (which === "validation") {
+    if (!data.validation) {
+      throw new DataError(`Cannot evaluate the "validation" split: the config sets no "data.validation" boards`);
+    }
+    return { kind: "nqueens", split: data.validation };
   }
   return { kind: "nqueens", split: which === "test" ? data.test : data.train };
 }
@@ -373,6 +391,8 @@ export interface RunSummary {
   finalTrain: Record<string, number | null> | null;
   finalEval: EvalResult | null;
   evalCurve: { step: number; summary: EvalSummary }[];
+  /** The validation boards' curve (N-Queens `data.validation`), at the same steps as `evalCurve`. */
+  validationCurve?: { step: number; summary: EvalSummary }[];
   forwardPasses: ForwardPassStats;
   /** The metrics.jsonl records (for the curves in report.md). */
   metrics: MetricRecord[];
@@ -441,6 +461,9 @@ export function runResults(s: RunSummary): Record<string, unknown> {
     final_train: s.finalTrain,
     eval: s.finalEval ? evalJson(s.finalEval) : null,
     eval_curve: s.evalCurve.map((pt) => ({ step: pt.step, ...pt.summary })),
+    ...(s.validationCurve
+      ? { validation_curve: s.validationCurve.map((pt) => ({ step: pt.step, ...pt.summary })) }
+      : {}),
   };
 }
 
@@ -536,6 +559,9 @@ export async function runReport(s: RunSummary): Promise<{ markdown: string; plot
   ];
   const evalKey = s.data.kind === "nqueens" ? "exact" : "pass@2";
   accSeries.push({ name: `eval ${evalKey}`, points: seriesOf(s.metrics, "eval", evalKey) });
+  if (s.validationCurve) {
+    accSeries.push({ name: `validation ${evalKey}`, points: seriesOf(s.metrics, "validation", evalKey) });
+  }
   const nonEmpty = accSeries.filter((x) => x.points.length > 0);
   if (nonEmpty.length > 0) {
     plots["accuracy.svg"] = await lineChartSvg({
