@@ -13,6 +13,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { type BackendInfo, initBackend } from "../lib/backend/mod.ts";
 import { InputError } from "../lib/errors.ts";
 import {
+  ALL_PROFILES,
   type ComputeEstimate,
   DEFAULT_PROFILE,
   type ExperimentEvent,
@@ -146,7 +147,7 @@ export function makeCommand(): Command {
     .description("run an experiment's profile and write its report (see `list`)")
     .argument("[name]", "experiment name, e.g. nqueens")
     .addOption(
-      new Option("--profile <name>", "profile to run").choices([...PROFILES]).default(DEFAULT_PROFILE),
+      new Option("--profile <name>", "profile to run").choices([...ALL_PROFILES]).default(DEFAULT_PROFILE),
     )
     .addOption(outOption(undefined, "experiment folder (default: runs/<name>/<profile>)"))
     .addOption(backendOption())

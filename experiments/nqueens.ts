@@ -38,7 +38,10 @@ export const info: ExperimentInfo = {
   title: "N-Queens: TRM against DIS (paper section 5.1, Figure 2)",
   profiles: {
     smoke: "tiny models, a few steps on 16 boards; CPU, well under a minute (CI, verify)",
-    small: "D = 64 models on the full 7,200 / 200 boards; about 35 minutes on a 2-core CPU",
+    small: "D = 64 models on the full 7,200 / 200 boards with 200 validation boards; DIS 24,500 steps, TRM at " +
+      "DIS's training network applications; about 75 minutes on a 2-core CPU",
+    long: "the small recipe until the curves flatten: DIS 98,000 steps, TRM at twice DIS's network applications; " +
+      "about 6-7 hours on a 2-core CPU",
     paper: "the paper's 0.8M models and budgets (about 940k steps at batch 768); days on a GPU",
   },
 };

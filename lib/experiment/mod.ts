@@ -18,7 +18,9 @@
  * @module
  */
 export {
+  ALL_PROFILES,
   DEFAULT_PROFILE,
+  EXTRA_PROFILES,
   experimentBase,
   type ExperimentBaseConfig,
   loadProfile,
