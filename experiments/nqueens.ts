@@ -173,6 +173,36 @@ async function analyse(ctx: SummaryContext<NQueensExperimentConfig>): Promise<Na
   return out;
 }
 
+/**
+ * The paper's claim (section 5.1): DIS reaches TRM's accuracy with 18 network applications per board instead of
+ * 336. One sentence, from the numbers: whether DIS's exact accuracy is at least TRM's here, at what inference cost,
+ * after how much training compute, and where both stand against the paper's 0.69.
+ */
+function claimSentence(
+  dis: number | null,
+  trm: number | null,
+  disPasses: number | null,
+  trmPasses: number | null,
+  trainCalls: (m: Method) => number | null,
+): string {
+  if (dis === null || trm === null) return "The claim cannot be judged: a final evaluation is missing.";
+  const [cd, ct] = [trainCalls("dis"), trainCalls("trm")];
+  const budget = cd === null || ct === null
+    ? ""
+    : ` after ${ct >= cd ? "at least as many" : "fewer"} training network applications for TRM (${
+      (ct / 1e6).toFixed(1)
+    }M against DIS's ${(cd / 1e6).toFixed(1)}M)`;
+  const verdict = dis >= trm
+    ? `holds at this scale: DIS reaches ${pct(dis)} exact with ${disPasses} network applications per board, ` +
+      `TRM ${pct(trm)} with ${trmPasses}`
+    : `does not hold at this scale: DIS reaches ${pct(dis)} exact with ${disPasses} network applications per board, ` +
+      `${((trm - dis) * 100).toFixed(1)} points below TRM's ${pct(trm)} with ${trmPasses}`;
+  const paper = Math.max(dis, trm) >= PAPER_EXACT
+    ? `; ${dis >= PAPER_EXACT ? "DIS" : "TRM"} reaches the paper's ${pct(PAPER_EXACT)}`
+    : `; neither reaches the paper's ${pct(PAPER_EXACT)}`;
+  return `The paper's claim that DIS matches TRM's accuracy with far fewer network applications ${verdict}${budget}${paper}.`;
+}
+
 function marginSentence(runs: NamedAnalysis[]): string {
   const parts = runs.map(({ name, result: r }) => {
     const w1 = r.weights.indexOf(1);
@@ -330,6 +360,8 @@ async function summarize(ctx: SummaryContext<NQueensExperimentConfig>): Promise<
   }
 
   const summary: string[] = [];
+  const trainCalls = (m: Method) =>
+    num((res(m).forward_passes as { training?: { net_calls?: number } })?.training?.net_calls);
   if (finished.length === 2) {
     const [t, d] = [ev.trm?.overall, ev.dis?.overall];
     const sentences = [
@@ -350,6 +382,7 @@ async function summarize(ctx: SummaryContext<NQueensExperimentConfig>): Promise<
       `TRM ${paperGap(t?.exact ?? null, PAPER_EXACT)}; exact match cannot exceed the ${pct(d?.ceiling ?? null)} ` +
       "ceiling of these boards.",
     ];
+    sentences.push(claimSentence(d?.exact ?? null, t?.exact ?? null, passes("dis"), passes("trm"), trainCalls));
     if (analysis.length === 2) sentences.push(marginSentence(analysis));
     summary.push(sentences.join(" "));
   } else {

@@ -12,8 +12,8 @@ import { initBackend } from "../lib/backend/mod.ts";
 import { InputError } from "../lib/errors.ts";
 import {
   type ExperimentSpec,
-  loadProfile,
   EXTRA_PROFILES,
+  loadProfile,
   type ProfileName,
   PROFILES,
   runExperiment,

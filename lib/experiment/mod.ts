@@ -20,9 +20,9 @@
 export {
   ALL_PROFILES,
   DEFAULT_PROFILE,
-  EXTRA_PROFILES,
   experimentBase,
   type ExperimentBaseConfig,
+  EXTRA_PROFILES,
   loadProfile,
   mergeConfigs,
   parseProfile,
