@@ -20,7 +20,6 @@ import {
   type ExperimentSpec,
   parseSeeds,
   type ProfileName,
-  PROFILES,
   runExperiment,
   seedDir,
   spread,
