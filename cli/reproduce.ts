@@ -13,6 +13,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import type { BackendInfo, BackendRequest } from "../lib/backend/mod.ts";
 import { InputError } from "../lib/errors.ts";
 import {
+  ALL_PROFILES,
   type ComputeEstimate,
   DEFAULT_PROFILE,
   type ExperimentEvent,
@@ -20,9 +21,12 @@ import {
   type ExperimentSpec,
   experimentSpec,
   loadProfile,
+  parseSeeds,
   type ProfileName,
-  PROFILES,
   runExperiment,
+  seedDir,
+  spread,
+  writeSeedSummary,
 } from "../lib/experiment/mod.ts";
 import { backendOption, outOption, print, printErr, seedOption, setOption, settings, startBackend } from "./_common.ts";
 import { progressRouter } from "./eval.ts";
@@ -167,11 +171,18 @@ export function makeCommand(): Command {
     .description("run an experiment's profile and write its report (see `list`)")
     .argument("[name]", "experiment name, e.g. nqueens")
     .addOption(
-      new Option("--profile <name>", "profile to run").choices([...PROFILES]).default(DEFAULT_PROFILE),
+      new Option("--profile <name>", "profile to run").choices([...ALL_PROFILES]).default(DEFAULT_PROFILE),
     )
     .addOption(outOption(undefined, "experiment folder (default: runs/<name>/<profile>)"))
     .addOption(backendOption())
     .addOption(seedOption())
+    .addOption(
+      new Option(
+        "--seeds <list>",
+        "run the whole experiment once per seed (e.g. 0,1,2 or 0-2), each into OUT/seed-<N>/, and gather " +
+          "the headline figures with mean and spread into OUT/seeds.md",
+      ),
+    )
     .addOption(setOption("common.train.steps=20"))
     .addOption(new Option("--resume", "continue the rows already in the folder (finished rows are kept)"))
     .addOption(new Option("--force", "move an existing folder aside to <out>.old-N (never deleted) and start over"))
@@ -194,6 +205,7 @@ export function makeCommand(): Command {
         out?: string;
         backend: BackendRequest;
         seed?: number;
+        seeds?: string;
         set: string[];
         resume?: boolean;
         force?: boolean;
@@ -240,81 +252,117 @@ export function makeCommand(): Command {
         // An option, not a key of the row configs: a path in the config would change its hash.
         dataDir = dir;
       }
-      const out = opts.out ?? join("runs", name, opts.profile);
-      const overrides = [...opts.set, ...(opts.seed === undefined ? [] : [`seed=${opts.seed}`])];
+      const root = opts.out ?? join("runs", name, opts.profile);
+      const seeds = opts.seeds === undefined ? null : parseSeeds(opts.seeds);
+      if (seeds !== null && (opts.seed !== undefined || opts.trainOnly)) {
+        throw new InputError("Cannot use --seeds with --seed or --train-only: --seeds runs each seed itself");
+      }
       const backend = await startBackend(opts.backend);
-      const progress = progressRouter();
-      const passOn = [
-        "--backend",
-        opts.backend,
-        ...(dataDir === undefined ? [] : ["--data-dir", dataDir]),
-        ...opts.set.flatMap((s) => ["--set", s]),
-        ...(opts.seed === undefined ? [] : ["--seed", String(opts.seed)]),
-      ];
-      let outcome;
-      try {
-        outcome = await runExperiment(spec, {
-          profile: opts.profile,
-          out,
-          overrides,
-          resume: opts.resume || opts.trainOnly,
-          force: opts.force && !opts.trainOnly,
-          rows: opts.rows ?? null,
-          dataDir,
-          puzzleTable: settings().puzzleTable,
-          jobs: opts.jobs,
-          trainOnly: opts.trainOnly,
-          estimate: opts.profile === "paper" && !opts.trainOnly,
-          estimateOnly: opts.estimateOnly,
-          backend,
-          command: ["reproduce", name, ...Deno.args.slice(Deno.args.indexOf(name) + 1)],
-          rowCommand: (id) => ({
-            command: Deno.execPath(),
-            args: [
-              "run",
-              "-A",
-              MOD_PATH,
-              "reproduce",
-              name,
-              "--profile",
-              opts.profile,
-              "--out",
-              out,
-              "--rows",
-              id,
-              "--train-only",
-              ...passOn,
-            ],
-          }),
-          onEvent: eventPrinter(name, backend),
-          onProgress: progress.update,
-        });
-      } finally {
-        progress.stop();
-      }
-      if (opts.estimateOnly) {
-        const total = [...outcome.estimates.values()].reduce((a, e) => a + (e.expectedSeconds ?? 0), 0);
-        if (total > 0) print(`Expected time for the rows to train: ${formatDuration(total)} on ${backend.name}`);
-      }
-      if (opts.estimateOnly || opts.trainOnly) {
-        if (opts.trainOnly) print(`Trained rows ${outcome.trained.join(", ") || "(none)"} in ${out}/rows`);
+      const runOne = async (out: string, seed: number | undefined) => {
+        const overrides = [...opts.set, ...(seed === undefined ? [] : [`seed=${seed}`])];
+        const progress = progressRouter();
+        const passOn = [
+          "--backend",
+          opts.backend,
+          ...(dataDir === undefined ? [] : ["--data-dir", dataDir]),
+          ...opts.set.flatMap((s) => ["--set", s]),
+          ...(seed === undefined ? [] : ["--seed", String(seed)]),
+        ];
+        let outcome;
+        try {
+          outcome = await runExperiment(spec, {
+            profile: opts.profile,
+            out,
+            overrides,
+            resume: opts.resume || opts.trainOnly,
+            force: opts.force && !opts.trainOnly,
+            rows: opts.rows ?? null,
+            dataDir,
+            puzzleTable: settings().puzzleTable,
+            jobs: opts.jobs,
+            trainOnly: opts.trainOnly,
+            estimate: opts.profile === "paper" && !opts.trainOnly,
+            estimateOnly: opts.estimateOnly,
+            backend,
+            command: ["reproduce", name, ...Deno.args.slice(Deno.args.indexOf(name) + 1)],
+            rowCommand: (id) => ({
+              command: Deno.execPath(),
+              args: [
+                "run",
+                "-A",
+                MOD_PATH,
+                "reproduce",
+                name,
+                "--profile",
+                opts.profile,
+                "--out",
+                out,
+                "--rows",
+                id,
+                "--train-only",
+                ...passOn,
+              ],
+            }),
+            onEvent: eventPrinter(name, backend),
+            onProgress: progress.update,
+          });
+        } finally {
+          progress.stop();
+        }
+        if (opts.estimateOnly) {
+          const total = [...outcome.estimates.values()].reduce((a, e) => a + (e.expectedSeconds ?? 0), 0);
+          if (total > 0) print(`Expected time for the rows to train: ${formatDuration(total)} on ${backend.name}`);
+        }
+        if (opts.estimateOnly || opts.trainOnly) {
+          if (opts.trainOnly) print(`Trained rows ${outcome.trained.join(", ") || "(none)"} in ${out}/rows`);
+          return outcome;
+        }
+        print(
+          `${spec.info.title}, profile ${opts.profile}${seed === undefined ? "" : `, seed ${seed}`}` +
+            (outcome.complete ? ": complete" : ""),
+        );
+        if (outcome.complete) {
+          print(
+            `  every row had finished earlier, so nothing was trained; the report was rebuilt from them ` +
+              "(--force starts over, moving this folder aside)",
+          );
+        }
+        print(
+          `  rows trained now: ${outcome.trained.join(", ") || "none"}; kept: ${outcome.skipped.join(", ") || "none"}`,
+        );
+        if (outcome.missing.length > 0) print(`  rows not run yet: ${outcome.missing.join(", ")}`);
+        print(`  report: ${join(out, "report.md")}`);
+        print(`  results: ${join(out, "results.json")}; timing: ${join(out, "timing.md")}`);
+        // The closing headline: the report's "what this shows", our main figures beside the paper's.
+        const headline = outcome.summary.find((p) => p.startsWith("What this shows"));
+        if (headline) print(`\n${headline}`);
+        return outcome;
+      };
+      if (seeds === null) {
+        await runOne(root, opts.seed);
         return;
       }
-      print(`${spec.info.title}, profile ${opts.profile}${outcome.complete ? ": complete" : ""}`);
-      if (outcome.complete) {
+      const done = [];
+      for (const seed of seeds) {
+        const outcome = await runOne(seedDir(root, seed), seed);
+        if (outcome.resultsJson !== null) {
+          done.push({
+            seed,
+            results: (JSON.parse(outcome.resultsJson) as { results: Record<string, unknown> }).results,
+          });
+        }
+      }
+      if (opts.estimateOnly || done.length === 0) return;
+      const summary = await writeSeedSummary(spec, root, opts.profile, done);
+      print(`Seeds ${seeds.join(", ")} of ${name} (${opts.profile}):`);
+      for (const h of summary.headlines) {
+        const s = spread(h.values);
+        const fmt = (v: number | null) => (v === null ? "—" : `${(100 * v).toFixed(1)}%`);
         print(
-          `  every row had finished earlier, so nothing was trained; the report was rebuilt from them ` +
-            "(--force starts over, moving this folder aside)",
+          `  ${h.label}: ${h.values.map(fmt).join(", ")}; mean ${fmt(s.mean)}, std ${fmt(s.std)}` +
+            (h.paper === null ? "" : `; paper ${fmt(h.paper)}`),
         );
       }
-      print(
-        `  rows trained now: ${outcome.trained.join(", ") || "none"}; kept: ${outcome.skipped.join(", ") || "none"}`,
-      );
-      if (outcome.missing.length > 0) print(`  rows not run yet: ${outcome.missing.join(", ")}`);
-      print(`  report: ${join(out, "report.md")}`);
-      print(`  results: ${join(out, "results.json")}; timing: ${join(out, "timing.md")}`);
-      // The closing headline: the report's "what this shows", our main figures beside the paper's.
-      const headline = outcome.summary.find((p) => p.startsWith("What this shows"));
-      if (headline) print(`\n${headline}`);
+      print(`  summary: ${join(root, "seeds.md")}`);
     });
 }

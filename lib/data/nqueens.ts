@@ -237,6 +237,42 @@ export function generateNQueens(variant: NQueensVariant, seed: number): NQueensS
 
 const key = (b: Uint8Array) => String.fromCharCode(...b);
 
+/**
+ * A validation split for recipe searches: `count` boards of the set's variant drawn from their own stream
+ * `nqueens/validation` of `seed`, none of whose inputs equals a test input (boards that collide are skipped
+ * and the draw continues). The same distribution of Q as the test boards, disjoint from them, never scored
+ * as the test figure. Train boards are not excluded: the test boards overlap train too (only 92 solutions).
+ * A board kind with very few inputs can be absent: `released-code`'s Q = 0 is the empty board, a test input.
+ *
+ * @example
+ * ```ts
+ * import { generateNQueens, generateNQueensValidation } from "./nqueens.ts";
+ * const set = generateNQueens("paper", 0);
+ * generateNQueensValidation(set, 200).length; // 200
+ * ```
+ */
+export function generateNQueensValidation(set: NQueensSet, count: number, seed = set.seed): NQueensExample[] {
+  const spec = SPECS[set.variant];
+  const testInputs = new Set(set.test.map((e) => key(e.input)));
+  const rng = stream(seed, "nqueens/validation");
+  const out: NQueensExample[] = [];
+  // Q = 7 has 736 possible inputs and Q = 1 only 8: a draw can collide, never forever.
+  for (let tries = 0; out.length < count; tries++) {
+    if (tries > 1000 * (count + 10)) {
+      throw new RangeError(`Cannot draw ${count} N-Queens validation boards disjoint from the test boards`);
+    }
+    const [p] = basePuzzles(rng, 1, spec);
+    if (testInputs.has(key(p.input))) continue;
+    out.push(makeExample(`validation-${pad4(out.length)}`, p.input, p.label, p.given, 0));
+  }
+  return out;
+}
+
+/** SHA-256 of a list of examples' hashes, in order (the validation split's content hash). */
+export function examplesHash(examples: NQueensExample[]): string {
+  return splitHash(examples);
+}
+
 function measureOverlap(train: NQueensExample[], test: NQueensExample[]): NQueensOverlap {
   const inputs = new Set(train.map((e) => key(e.input)));
   const whole = new Set(train.map((e) => key(e.input) + key(e.label)));
@@ -258,9 +294,10 @@ function measureOverlap(train: NQueensExample[], test: NQueensExample[]): NQueen
 /**
  * A split of an N-Queens set in TRM's layout, for {@linkcode TrainSampler} and `testBatches`: one puzzle
  * per example, all identifiers 0; train groups are the base puzzles (9 copies each for `released-code`).
+ * `which` may also be a list of examples (a validation split), laid out as the test split.
  */
-export function nqueensSplit(set: NQueensSet, which: "train" | "test"): PuzzleSplit {
-  const examples = which === "train" ? set.train : set.test;
+export function nqueensSplit(set: NQueensSet, which: "train" | "test" | NQueensExample[]): PuzzleSplit {
+  const examples = which === "train" ? set.train : which === "test" ? set.test : which;
   const groupSize = which === "train" ? set.trainGroupSize : 1;
   const P = examples.length;
   const puzzleIndices = Int32Array.from({ length: P + 1 }, (_, i) => i);

@@ -7,7 +7,9 @@ import {
   ceilingByGiven,
   countCompletions,
   countQueens,
+  examplesHash,
   generateNQueens,
+  generateNQueensValidation,
   isExact,
   isValidCompletion,
   isValidSolution,
@@ -184,4 +186,21 @@ Deno.test("metrics reject wrong boards and the ceiling splits by Q", () => {
   assert.ok(Math.abs(byQ.overall - ceiling(test.map((e) => e.input))) < 1e-12);
   assert.equal(byQ.byGiven[7], 1);
   assert.equal(byQ.counts.reduce((a, b) => a + b, 0), 200);
+});
+
+Deno.test("validation boards: their own stream, the test distribution, never a test input, deterministic", () => {
+  for (const variant of ["paper", "released-code"] as const) {
+    const set = generateNQueens(variant, 3);
+    const val = generateNQueensValidation(set, 300);
+    assert.equal(val.length, 300);
+    const testInputs = new Set(set.test.map((e) => e.input.join("")));
+    assert.ok(val.every((e) => !testInputs.has(e.input.join(""))), `${variant}: a validation input is a test input`);
+    assert.ok(val.every((e) => isValidSolution(e.label) && isValidCompletion(e.input, e.label)));
+    const qs = new Set(val.map((e) => e.given));
+    // released-code's Q = 0 has one input, the empty board, which its test split holds: never a validation board.
+    assert.deepEqual([...qs].sort(), [1, 2, 3, 4, 5, 6, 7]);
+    assert.equal(examplesHash(generateNQueensValidation(set, 300)), examplesHash(val));
+    assert.notEqual(examplesHash(generateNQueensValidation(generateNQueens(variant, 4), 300)), examplesHash(val));
+    assert.equal(val[0].id, "validation-0000");
+  }
 });

@@ -14,7 +14,11 @@ import { type LoadedTrainConfig, resolveTrainConfig, type TrainConfigInput } fro
 
 /** The profiles every experiment has, from the cheapest. */
 export const PROFILES = ["smoke", "small", "paper"] as const;
-export type ProfileName = typeof PROFILES[number];
+/** Profiles an experiment may add (`long`: trained until the validation curves flatten, hours on a CPU). */
+export const EXTRA_PROFILES = ["long"] as const;
+/** Every profile name, from the cheapest. */
+export const ALL_PROFILES = ["smoke", "small", "long", "paper"] as const;
+export type ProfileName = typeof ALL_PROFILES[number];
 
 /** The profile `reproduce` runs when none is given. */
 export const DEFAULT_PROFILE: ProfileName = "small";
@@ -29,8 +33,8 @@ export const DEFAULT_PROFILE: ProfileName = "small";
  * ```
  */
 export function parseProfile(name: string): ProfileName {
-  if (!(PROFILES as readonly string[]).includes(name)) {
-    throw new InputError(`Unknown profile "${name}": expected one of ${PROFILES.join(", ")}`);
+  if (!(ALL_PROFILES as readonly string[]).includes(name)) {
+    throw new InputError(`Unknown profile "${name}": expected one of ${ALL_PROFILES.join(", ")}`);
   }
   return name as ProfileName;
 }

@@ -18,9 +18,11 @@
  * @module
  */
 export {
+  ALL_PROFILES,
   DEFAULT_PROFILE,
   experimentBase,
   type ExperimentBaseConfig,
+  EXTRA_PROFILES,
   loadProfile,
   mergeConfigs,
   parseProfile,
@@ -32,8 +34,9 @@ export {
   rowPlan,
   selectRows,
 } from "./config.ts";
-export type { ExperimentReport, ExperimentSpec, FinishedRow, SummaryContext } from "./spec.ts";
+export type { ExperimentReport, ExperimentSpec, FinishedRow, Headline, SummaryContext } from "./spec.ts";
 export { experimentRegistry, experimentSpec, type RegisteredExperiment } from "./registry.ts";
+export { parseSeeds, seedDir, type SeedResult, type SeedSummary, spread, writeSeedSummary } from "./seeds.ts";
 export {
   type ExperimentEvent,
   type ExperimentOutcome,

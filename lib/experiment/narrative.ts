@@ -112,6 +112,10 @@ export function profileCaveat(profile: ProfileName): string {
     case "small":
       return "Small profile: reduced models, data and training budgets that fit a CPU; the comparison between rows " +
         "is indicative, and none of these numbers is the paper's. The paper's values are quoted beside them.";
+    case "long":
+      return "Long profile: the small profile's models trained until their validation curves flatten (hours on a " +
+        "CPU); still reduced models and budgets, so none of these numbers is the paper's. The paper's values are " +
+        "quoted beside them.";
     case "paper":
       return "Paper profile: the paper's settings (where the paper is silent, the released code's; each row says " +
         "which preset it uses).";

@@ -47,6 +47,18 @@ export interface ExperimentReport {
   results: Record<string, unknown>;
 }
 
+/** One headline figure of an experiment's results (what `--seeds` gathers across seeds). */
+export interface Headline {
+  /** A stable key, e.g. `dis.exact`. */
+  key: string;
+  /** What a reader sees, e.g. "DIS exact". */
+  label: string;
+  /** null when the row has not run. */
+  value: number | null;
+  /** The paper's value of the same figure, or null. */
+  paper: number | null;
+}
+
 /** An experiment: exported as `spec` by `experiments/<name>.ts`. */
 export interface ExperimentSpec<C extends ExperimentBaseConfig = ExperimentBaseConfig> {
   /** The file name without `.ts`, what `reproduce <name>` takes. */
@@ -61,4 +73,6 @@ export interface ExperimentSpec<C extends ExperimentBaseConfig = ExperimentBaseC
   rows(config: C, source: string): RowPlan[];
   /** Builds the report from the finished rows. */
   summarize(ctx: SummaryContext<C>): Promise<ExperimentReport>;
+  /** The headline figures of a finished experiment's `results` (for `--seeds`); absent = none. */
+  headline?(results: Record<string, unknown>): Headline[];
 }

@@ -58,6 +58,12 @@ export interface DisTrainerOptions extends TrainerOptions {
    * taken only when slots need samples, so each batch is trained for all N_sup steps.
    */
   fetch?: DisFetch;
+  /**
+   * Staggered start: a slot's first sample begins at step (slot mod N_sup) + 1, so after the first N_sup
+   * optimiser steps every batch holds every supervision step in equal shares (default false: all slots in
+   * step, as the released code).
+   */
+  stagger?: boolean;
 }
 
 /**
@@ -109,7 +115,10 @@ export class DisTrainer extends SupervisionTrainer<DisConfig> {
       this.rows.load(slots.puzzleIds.map((id, i) => (fresh[i] ? batch.puzzleIds[i] : id)));
       for (let i = 0; i < b; i++) {
         if (!fresh[i]) continue;
+        // A slot that has never held a sample has halted with 0 steps; later refills halt at N_sup.
+        const first = slots.steps[i] === 0;
         slots.take(i, batch);
+        if (this.opts.stagger && first) slots.steps[i] = i % n;
         const x0 = slots.inputs.subarray(i * l, (i + 1) * l);
         const label = slots.labels.subarray(i * l, (i + 1) * l);
         this.frames.set(this.#gen(x0.slice(), label.slice()), i * n * l);

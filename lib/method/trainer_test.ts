@@ -195,3 +195,20 @@ Deno.test("forward-pass counters survive a checkpoint exactly beyond float32's 2
   stats.meanPerCompletedSample = stats.netCallsOfCompleted / stats.samplesCompleted;
   assert.deepEqual(forwardStatsFrom(forwardStatsArray(stats)), stats);
 });
+
+Deno.test("DIS stagger: slot i starts at step i mod N_sup + 1, then every batch mixes all steps", async () => {
+  // DIS here has N_sup = 3 and B = 3: after the first step the slots have run 1, 2 and 3 steps.
+  for (const stagger of [false, true]) {
+    const r = build(DIS, `stagger.${stagger}.`);
+    const trainer = new DisTrainer(r.model, DIS, { batchSize: B, optimizer: { apply() {} }, rng: r.rng, stagger });
+    const src = new Numbered();
+    const rates = { lr: 0, puzzleLr: 0 };
+    (await trainer.step(src, rates)).dispose();
+    assert.deepEqual(Array.from(trainer.slots.steps), stagger ? [1, 2, 3] : [1, 1, 1], `stagger ${stagger}`);
+    for (let i = 0; i < 4; i++) (await trainer.step(src, rates)).dispose();
+    // After the first refills the phases stay apart: each slot runs the full N_sup steps per sample.
+    assert.deepEqual(Array.from(trainer.slots.steps), stagger ? [2, 3, 1] : [2, 2, 2], `stagger ${stagger}`);
+    trainer.dispose();
+    r.dispose();
+  }
+});

@@ -54,6 +54,11 @@ const nqueensData = z.strictObject({
   variant: z.enum(NQUEENS_VARIANTS).default("paper"),
   /** Seed of the generated set; null = the run's seed. */
   seed: nonNegInt().nullable().default(null),
+  /**
+   * Validation boards (recipe searches): drawn from their own stream, disjoint from the test boards,
+   * evaluated at every evaluation point beside the test boards and reported separately. Absent = none.
+   */
+  validation: posInt().max(100_000).optional(),
 });
 
 const arcSubset = z.union([
@@ -133,6 +138,12 @@ const trainSection = z.strictObject({
   keep_checkpoints: posInt().default(2),
   /** DIS only: when a loader batch is taken (lib/method DisTrainerOptions.fetch). */
   dis_fetch: z.enum(DIS_FETCH_MODES).optional(),
+  /**
+   * DIS only: start the batch's slots at staggered supervision steps (slot i begins at step i mod N_sup + 1),
+   * so every optimiser step mixes all steps instead of running step s on the whole batch. Absent = off, as
+   * the released code.
+   */
+  dis_stagger: z.boolean().optional(),
 });
 
 const evalSection = z.strictObject({
@@ -150,6 +161,8 @@ export interface NQueensDataConfig {
   variant: NQueensVariant;
   /** Seed of the generated set; null = the run's seed. */
   seed: number | null;
+  /** Validation boards, disjoint from the test boards; absent = none. */
+  validation?: number;
 }
 
 /** ARC data settings. */
@@ -283,6 +296,8 @@ export interface TrainSection {
   keep_checkpoints: number;
   /** DIS only (absent for TRM). */
   dis_fetch?: DisFetch;
+  /** DIS only, present only when set (so configs without it keep their hashes). */
+  dis_stagger?: boolean;
 }
 
 /** A resolved training-run config. */
@@ -361,8 +376,10 @@ export function resolveTrainConfig(input: TrainConfigInput, source: string): Loa
       );
     }
   }
-  if (isTrm && raw.train.dis_fetch !== undefined) {
-    fail(source, `key "train.dis_fetch" applies to DIS only, but preset "${preset.name}" trains TRM`);
+  for (const k of ["dis_fetch", "dis_stagger"] as const) {
+    if (isTrm && raw.train[k] !== undefined) {
+      fail(source, `key "train.${k}" applies to DIS only, but preset "${preset.name}" trains TRM`);
+    }
   }
   const pm = preset.method;
   const model: ModelSection = {
@@ -414,6 +431,7 @@ export function resolveTrainConfig(input: TrainConfigInput, source: string): Loa
     keep_checkpoints: t.keep_checkpoints,
   };
   if (!isTrm) train.dis_fetch = t.dis_fetch ?? "every-step";
+  if (!isTrm && t.dis_stagger !== undefined) train.dis_stagger = t.dis_stagger;
   const config: TrainConfig = { seed: raw.seed, data: raw.data, model, train, eval: raw.eval };
   try {
     // The data's vocabulary and length do not affect these checks; N-Queens' stand in.

@@ -167,3 +167,27 @@ Deno.test("refused: a fresh run into a folder with checkpoints, a resume under a
     (e) => e instanceof CheckpointError && /config\.yaml differs/.test(e.message),
   );
 });
+
+Deno.test("validation boards are evaluated at every evaluation point and reported apart from the test curve", async () => {
+  await using a = await tempDir();
+  const loaded = await loadTrainConfig(join(FIXTURES, "dis_tiny.yaml"), {
+    overrides: ["train.steps=8", "train.eval_interval=4", "data.validation=16"],
+  });
+  await runTraining(loaded, { runDir: a.dir });
+  const results = JSON.parse(await Deno.readTextFile(join(a.dir, "results.json"))).results;
+  assert.deepEqual(results.validation_curve.map((p: { step: number }) => p.step), [4, 8]);
+  assert.deepEqual(results.eval_curve.map((p: { step: number }) => p.step), [4, 8]);
+  assert.equal(results.validation_curve[0].count, 16);
+  assert.equal(results.data.validation_examples, 16);
+  const evals = (await Deno.readTextFile(join(a.dir, "metrics.jsonl"))).trim().split("\n")
+    .map((l) => JSON.parse(l)).filter((r) => r.kind === "eval");
+  assert.deepEqual(evals.map((r) => typeof r.validation_exact), ["number", "number"]);
+  // Without validation boards nothing changes: no curve, no count.
+  await using b = await tempDir();
+  await runTraining(await loadTrainConfig(join(FIXTURES, "dis_tiny.yaml"), { overrides: ["train.steps=4"] }), {
+    runDir: b.dir,
+  });
+  const plain = JSON.parse(await Deno.readTextFile(join(b.dir, "results.json"))).results;
+  assert.equal(plain.validation_curve, undefined);
+  assert.equal(plain.data.validation_examples, undefined);
+});

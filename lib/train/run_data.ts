@@ -14,9 +14,11 @@ import {
   buildArcIndexFromTasks,
   type DataProgress,
   defaultCacheDir,
+  examplesHash,
   excludedTasks,
   fitCanvas,
   generateNQueens,
+  generateNQueensValidation,
   largestGrid,
   loadSubset,
   type NQueensSet,
@@ -126,6 +128,8 @@ export async function loadRunData(
     const set = generateNQueens(d.variant, seed);
     const train = nqueensSplit(set, "train");
     const test = nqueensSplit(set, "test");
+    const valExamples = d.validation ? generateNQueensValidation(set, d.validation) : null;
+    const validation = valExamples ? nqueensSplit(set, valExamples) : null;
     return {
       kind: "nqueens",
       train,
@@ -133,9 +137,14 @@ export async function loadRunData(
       vocabSize: train.vocabSize,
       seqLen: train.seqLen,
       numPuzzleIds: train.numIdentifiers,
-      validation: null,
-      dataHash: set.hashes.set,
-      counts: countsOf(train, test),
+      validation,
+      // Unchanged without validation boards, so earlier runs keep their hashes.
+      dataHash: valExamples
+        ? sha256Hex(`${set.hashes.set}\nvalidation ${examplesHash(valExamples)}\n`)
+        : set.hashes.set,
+      counts: validation
+        ? { ...countsOf(train, test), validation_examples: splitCounts(validation).examples }
+        : countsOf(train, test),
       nqueens: set,
     };
   }
@@ -242,6 +251,11 @@ export function evalData(data: RunData, which: "test" | "train" | "validation"):
     }
     return { kind: "arc", split: data.test, index: data.arc! };
   }
-  if (which === "validation") throw new DataError(`Cannot evaluate N-Queens on a "validation" split: it has none`);
+  if (which === "validation") {
+    if (!data.validation) {
+      throw new DataError(`Cannot evaluate the "validation" split: the config sets no "data.validation" boards`);
+    }
+    return { kind: "nqueens", split: data.validation };
+  }
   return { kind: "nqueens", split: which === "test" ? data.test : data.train };
 }

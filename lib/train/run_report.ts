@@ -38,6 +38,8 @@ export interface RunSummary {
   /** ARC runs with a validation split: its final evaluation (absent or null otherwise). */
   finalValidation?: EvalResult | null;
   evalCurve: { step: number; summary: EvalSummary }[];
+  /** The validation curve (N-Queens `data.validation`), at the same steps as `evalCurve`. */
+  validationCurve?: { step: number; summary: EvalSummary }[];
   forwardPasses: ForwardPassStats;
   /** The metrics.jsonl records (for the curves in report.md). */
   metrics: MetricRecord[];
@@ -126,6 +128,9 @@ export function runResults(s: RunSummary): Record<string, unknown> {
     eval: s.finalEval ? evalJson(s.finalEval) : null,
     ...(s.finalValidation ? { validation: evalJson(s.finalValidation) } : {}),
     eval_curve: s.evalCurve.map((pt) => ({ step: pt.step, ...pt.summary })),
+    ...(s.validationCurve && s.data.kind === "nqueens"
+      ? { validation_curve: s.validationCurve.map((pt) => ({ step: pt.step, ...pt.summary })) }
+      : {}),
   };
 }
 
