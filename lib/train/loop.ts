@@ -290,7 +290,6 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
   let finalTrain: Record<string, number | null> | null = null;
   let fields: Record<string, number | string> = {};
   const evalCurve: EvalPoint[] = [];
-  const validationCurve: EvalPoint[] = [];
   let trainSeconds = 0;
   let evalSeconds = 0;
   let checkpointSeconds = 0;
@@ -302,7 +301,6 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
   for (const r of run.metrics.records()) {
     if (r.kind === "train") finalTrain = numbersOf(r);
     if (r.kind === "eval") evalCurve.push({ step: r.step, summary: summaryOf(r) });
-    if (r.kind === "eval" && data.validation) validationCurve.push({ step: r.step, summary: validationOf(r) });
   }
 
   const readWindow = async (step: number): Promise<Record<string, number | null>> => {
@@ -342,7 +340,6 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
       const v = ema ? await ema.withShadow(run1("validation")) : await run1("validation")();
       for (const [k, x] of Object.entries(v.summary)) summary[`validation_${k}`] = x;
       if (step === total) finalValidation = v;
-      if (record) validationCurve.push({ step, summary: v.summary });
     }
     const point = { step, summary };
     if (record) {
@@ -474,7 +471,6 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
       finalEval,
       finalValidation,
       evalCurve,
-      ...(data.validation ? { validationCurve } : {}),
       forwardPasses: forward,
       metrics: run.metrics.records(),
     };
@@ -521,15 +517,6 @@ function numbersOf(r: MetricRecord): Record<string, number | null> {
   for (const [k, v] of Object.entries(r)) {
     if (["step", "kind", "lr", "samples_per_s", "window"].includes(k)) continue;
     if (typeof v === "number" || v === null) out[k] = v;
-  }
-  return out;
-}
-
-/** The validation figures of an evaluation record (its `validation_` keys, without the prefix). */
-function validationOf(r: MetricRecord): EvalSummary {
-  const out: EvalSummary = {};
-  for (const [k, v] of Object.entries(r)) {
-    if (k.startsWith("validation_") && (typeof v === "number" || v === null)) out[k.slice("validation_".length)] = v;
   }
   return out;
 }

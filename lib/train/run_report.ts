@@ -38,8 +38,6 @@ export interface RunSummary {
   /** ARC runs with a validation split: its final evaluation (absent or null otherwise). */
   finalValidation?: EvalResult | null;
   evalCurve: { step: number; summary: EvalSummary }[];
-  /** The validation curve (N-Queens `data.validation`), at the same steps as `evalCurve`. */
-  validationCurve?: { step: number; summary: EvalSummary }[];
   forwardPasses: ForwardPassStats;
   /** The metrics.jsonl records (for the curves in report.md). */
   metrics: MetricRecord[];
@@ -87,6 +85,17 @@ export function arcTaskScores(r: EvalResult): { id: string; tests: number; [k: s
   });
 }
 
+/** The validation boards' curve: each evaluation point's `validation_` figures, without the prefix. */
+function validationCurve(curve: RunSummary["evalCurve"]): Record<string, number | null>[] {
+  const prefix = "validation_";
+  return curve.map((pt) => ({
+    step: pt.step,
+    ...Object.fromEntries(
+      Object.entries(pt.summary).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]),
+    ),
+  }));
+}
+
 /** The `results` object of results.json: everything byte-stable about a finished run (no times). */
 export function runResults(s: RunSummary): Record<string, unknown> {
   const cfg = s.loaded.config;
@@ -128,9 +137,7 @@ export function runResults(s: RunSummary): Record<string, unknown> {
     eval: s.finalEval ? evalJson(s.finalEval) : null,
     ...(s.finalValidation ? { validation: evalJson(s.finalValidation) } : {}),
     eval_curve: s.evalCurve.map((pt) => ({ step: pt.step, ...pt.summary })),
-    ...(s.validationCurve && s.data.kind === "nqueens"
-      ? { validation_curve: s.validationCurve.map((pt) => ({ step: pt.step, ...pt.summary })) }
-      : {}),
+    ...(s.data.kind === "nqueens" && s.data.validation ? { validation_curve: validationCurve(s.evalCurve) } : {}),
   };
 }
 
