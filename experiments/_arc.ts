@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { RunResults } from "../lib/train/mod.ts";
 
 /** The two evaluation sets, with the short names row ids use. */
 export const TABLE1_SETS = [
@@ -122,16 +123,14 @@ export interface ArcPassAt {
  * @example
  * ```ts
  * import { arcPassAt } from "./_arc.ts";
- * arcPassAt({ eval: { pass_at_k_per_task: { "pass@2": 0.5 }, pass_at_k_per_output: {}, counts: { tasks: 2 } } })?.pass2; // 0.5
+ * import type { ArcEvalJson } from "../lib/train/mod.ts";
+ * const e = { pass_at_k_per_task: { "pass@2": 0.5 }, pass_at_k_per_output: {}, counts: { tasks: 2 } };
+ * arcPassAt({ eval: e as unknown as ArcEvalJson })?.pass2; // 0.5
  * ```
  */
-export function arcPassAt(results: Record<string, unknown>): ArcPassAt | null {
-  const e = results.eval as {
-    pass_at_k_per_task?: Record<string, number | null> | null;
-    pass_at_k_per_output?: Record<string, number | null> | null;
-    counts?: { tasks?: number; testInputs?: number };
-  } | null;
-  if (!e || e.pass_at_k_per_task === undefined) return null;
+export function arcPassAt(results: Pick<RunResults, "eval">): ArcPassAt | null {
+  const e = results.eval;
+  if (!e || !("pass_at_k_per_task" in e)) return null;
   return {
     pass1: e.pass_at_k_per_task?.["pass@1"] ?? null,
     pass2: e.pass_at_k_per_task?.["pass@2"] ?? null,
@@ -142,7 +141,7 @@ export function arcPassAt(results: Record<string, unknown>): ArcPassAt | null {
 }
 
 /** The pass@2 curve of a finished row (evaluation step -> TRM's per-task pass@2). */
-export function passCurve(results: Record<string, unknown>): [number, number][] {
-  const c = (results.eval_curve ?? []) as { step: number; "pass@2"?: number | null }[];
+export function passCurve(results: Pick<RunResults, "eval_curve">): [number, number][] {
+  const c = results.eval_curve ?? [];
   return c.filter((p) => typeof p["pass@2"] === "number").map((p) => [p.step, p["pass@2"] as number]);
 }

@@ -30,6 +30,7 @@ import {
 } from "../lib/experiment/mod.ts";
 import type { StepWeights, TargetKind } from "../lib/model/mod.ts";
 import { barChartSvg, type ReportSection } from "../lib/report/mod.ts";
+import type { RunResults } from "../lib/train/mod.ts";
 import { arcPassAt } from "./_arc.ts";
 
 /** What `list` shows. */
@@ -129,20 +130,31 @@ function rows(config: VariantsConfig, source: string): RowPlan[] {
   return out;
 }
 
-function metricOf(task: Task, results: Record<string, unknown>): { main: number | null; second: number | null } {
+function metricOf(task: Task, results: RunResults): { main: number | null; second: number | null } {
   if (task === "nqueens") {
-    const o = (results.eval as { overall?: { exact?: number; valid?: number } } | null)?.overall;
+    const o = results.eval && "overall" in results.eval ? results.eval.overall : null;
     return { main: o?.exact ?? null, second: o?.valid ?? null };
   }
   const a = arcPassAt(results);
   return { main: a?.pass2 ?? null, second: a?.pass1 ?? null };
 }
 
-async function summarize(ctx: SummaryContext<VariantsConfig>): Promise<ExperimentReport> {
+/** One variant's figures: its setting and the task's two metrics (exact/valid or pass@2/pass@1), by name. */
+export type VariantFigures =
+  & { setting: Record<string, unknown> }
+  & Record<string, number | null | Record<string, unknown>>;
+
+/** The `results` of the dis-variants experiment's results.json (beside the runner's `rows`). */
+export interface DisVariantsResults {
+  /** Per task (`nqueens`, `arc1`), the finished variants by id. */
+  variants: Record<string, Record<string, VariantFigures>>;
+}
+
+async function summarize(ctx: SummaryContext<VariantsConfig>): Promise<ExperimentReport<DisVariantsResults>> {
   const sections: ReportSection[] = [];
   const plots: Record<string, string> = {};
   const sentences: string[] = [];
-  const results: Record<string, unknown> = {};
+  const results: DisVariantsResults["variants"] = {};
   for (const task of TASKS) {
     const names = task === "nqueens" ? ["exact", "valid"] : ["pass@2", "pass@1"];
     const values = VARIANTS.map((v) => {
@@ -230,7 +242,7 @@ async function summarize(ctx: SummaryContext<VariantsConfig>): Promise<Experimen
 }
 
 /** The experiment, for `reproduce dis-variants` and `verify`. */
-export const spec: ExperimentSpec<VariantsConfig> = {
+export const spec: ExperimentSpec<VariantsConfig, DisVariantsResults> = {
   name: "dis-variants",
   info,
   configDir: fileURLToPath(new URL(".", import.meta.url)),

@@ -22,7 +22,7 @@ import {
   type SummaryContext,
 } from "../lib/experiment/mod.ts";
 import { lineChartSvg, type ReportSection } from "../lib/report/mod.ts";
-import { arcPassAt, paperArcValue, passCurve, TABLE1_MODELS, table1Layers } from "./_arc.ts";
+import { type ArcPassAt, arcPassAt, paperArcValue, passCurve, TABLE1_MODELS, table1Layers } from "./_arc.ts";
 
 /** What `list` shows. */
 export const info: ExperimentInfo = {
@@ -66,7 +66,17 @@ function rows(config: Figure3Config, source: string): RowPlan[] {
   );
 }
 
-async function summarize(ctx: SummaryContext<Figure3Config>): Promise<ExperimentReport> {
+/** The `results` of the figure3 experiment's results.json (beside the runner's `rows`). */
+export interface Figure3Results {
+  /** The paper's Table 1 pass@2 (percent) of each row, null where it has none. */
+  paper: Record<string, number | null>;
+  /** Each finished row's pass@2 curve (fractions). */
+  curves: Record<string, { step: number; pass2: number }[]>;
+  /** Each finished row's final pass@k. */
+  final: Record<string, ArcPassAt | null>;
+}
+
+async function summarize(ctx: SummaryContext<Figure3Config>): Promise<ExperimentReport<Figure3Results>> {
   const sections: ReportSection[] = [];
   const plots: Record<string, string> = {};
   const curves: Record<string, [number, number][]> = {};
@@ -157,7 +167,7 @@ async function summarize(ctx: SummaryContext<Figure3Config>): Promise<Experiment
 }
 
 /** The experiment, for `reproduce figure3` and `verify`. */
-export const spec: ExperimentSpec<Figure3Config> = {
+export const spec: ExperimentSpec<Figure3Config, Figure3Results> = {
   name: "figure3",
   info,
   configDir: fileURLToPath(new URL(".", import.meta.url)),

@@ -29,7 +29,7 @@ import {
   type SummaryContext,
 } from "../lib/experiment/mod.ts";
 import { barChartSvg, lineChartSvg, type LineSeries, type ReportSection } from "../lib/report/mod.ts";
-import { openTrainedRun } from "../lib/train/mod.ts";
+import { type NQueensEvalJson, openTrainedRun, type RunResults } from "../lib/train/mod.ts";
 import { fileURLToPath } from "node:url";
 
 /** What `list` shows. */
@@ -127,23 +127,35 @@ function matchedBudget(
   };
 }
 
-interface Summary {
-  exact: number | null;
-  valid: number | null;
-  ceiling: number | null;
-  count: number;
-}
+type Summary = NQueensEvalJson["overall"];
+type ByQ = NQueensEvalJson["by_q"][number];
 
-type ByQ = { q: number; count: number; exact: number; valid: number; ceiling: number; unique: number };
-
-function evalOf(results: Record<string, unknown>): { overall: Summary; byQ: ByQ[] } | null {
-  const e = results.eval as { overall?: Summary; by_q?: ByQ[] } | null;
-  if (!e?.overall) return null;
+function evalOf(results: RunResults): { overall: Summary; byQ: ByQ[] } | null {
+  const e = results.eval;
+  if (!e || !("overall" in e)) return null;
   return { overall: e.overall, byQ: e.by_q ?? [] };
 }
 
-function num(v: unknown): number | null {
-  return typeof v === "number" ? v : null;
+/** One method's part of the experiment's results. */
+export interface NQueensMethodResults {
+  preset: string;
+  params: number;
+  steps: number;
+  batch_size: number;
+  forward_passes: RunResults["forward_passes"];
+  eval: RunResults["eval"];
+  eval_curve: RunResults["eval_curve"];
+  validation_curve?: RunResults["validation_curve"];
+}
+
+/** The `results` of the nqueens experiment's results.json (beside the runner's `rows`). */
+export interface NQueensResults {
+  variant: NQueensExperimentConfig["variant"];
+  paper: { exact: number; source: string };
+  /** The finished methods by id. */
+  methods: Partial<Record<Method, NQueensMethodResults>>;
+  /** The policy-improvement analysis of each finished method. */
+  analysis: Record<string, AnalysisResult>;
 }
 
 async function analyse(ctx: SummaryContext<NQueensExperimentConfig>): Promise<NamedAnalysis[]> {
@@ -212,7 +224,7 @@ function marginSentence(runs: NamedAnalysis[]): string {
   return `Read as policy improvement (section 3), ${parts.join("; ")}.`;
 }
 
-async function summarize(ctx: SummaryContext<NQueensExperimentConfig>): Promise<ExperimentReport> {
+async function summarize(ctx: SummaryContext<NQueensExperimentConfig>): Promise<ExperimentReport<NQueensResults>> {
   const sections: ReportSection[] = [];
   const plots: Record<string, string> = {};
   const finished = METHODS.filter((m) => ctx.finished.has(m));
@@ -220,7 +232,7 @@ async function summarize(ctx: SummaryContext<NQueensExperimentConfig>): Promise<
   const ev = Object.fromEntries(finished.map((m) => [m, evalOf(res(m))])) as Partial<
     Record<Method, ReturnType<typeof evalOf>>
   >;
-  const passes = (m: Method) => num((res(m).forward_passes as Record<string, unknown>)?.per_sample_inference);
+  const passes = (m: Method) => res(m).forward_passes.per_sample_inference;
   const methodText = (m: Method) => {
     const c = ctx.rows.find((r) => r.id === m)!.loaded.config.model;
     return `${c.n_sup} / ${c.h_cycles} / ${c.l_cycles}`;
@@ -229,15 +241,14 @@ async function summarize(ctx: SummaryContext<NQueensExperimentConfig>): Promise<
   const finalRows = finished.map((m) => {
     const r = res(m);
     const o = ev[m]?.overall;
-    const params = (r.params as Record<string, unknown>)?.total;
-    const fp = r.forward_passes as { training?: { mean_per_completed_sample?: number } };
+    const fp = r.forward_passes;
     return {
       method: NAMES[m],
       preset: `\`${r.preset}\``,
-      params: num(params),
+      params: r.params.total,
       recursion: methodText(m),
       passes: passes(m),
-      trainPasses: num(fp?.training?.mean_per_completed_sample),
+      trainPasses: fp.training.mean_per_completed_sample,
       exact: o?.exact ?? null,
       valid: o?.valid ?? null,
       ceiling: o?.ceiling ?? null,
@@ -271,8 +282,7 @@ async function summarize(ctx: SummaryContext<NQueensExperimentConfig>): Promise<
     },
   });
 
-  const curve = (m: Method) =>
-    (res(m).eval_curve as { step: number; exact?: number; valid?: number }[] | undefined) ?? [];
+  const curve = (m: Method) => res(m).eval_curve;
   const series: LineSeries[] = [];
   for (const key of ["exact", "valid"] as const) {
     for (const m of finished) {
@@ -286,9 +296,8 @@ async function summarize(ctx: SummaryContext<NQueensExperimentConfig>): Promise<
   // Training network applications at a step: every optimiser step runs one supervision step, T × (n + 1) network
   // calls, on each of the batch's boards (the trainers' forward_passes.training.net_calls counts the same).
   const netCallsPerStep = (m: Method) => {
-    const fp = res(m).forward_passes as { per_step?: number } | undefined;
-    const batch = num(res(m).batch_size);
-    return fp?.per_step !== undefined && batch !== null ? fp.per_step * batch : null;
+    const r = res(m);
+    return r.forward_passes.per_step * r.batch_size;
   };
   const byApplications: LineSeries[] = [];
   for (const key of ["exact", "valid"] as const) {
@@ -402,8 +411,7 @@ async function summarize(ctx: SummaryContext<NQueensExperimentConfig>): Promise<
   }
 
   const summary: string[] = [];
-  const trainCalls = (m: Method) =>
-    num((res(m).forward_passes as { training?: { net_calls?: number } })?.training?.net_calls);
+  const trainCalls = (m: Method) => res(m).forward_passes.training.net_calls;
   if (finished.length === 2) {
     const [t, d] = [ev.trm?.overall, ev.dis?.overall];
     const sentences = [
@@ -446,7 +454,7 @@ async function summarize(ctx: SummaryContext<NQueensExperimentConfig>): Promise<
         const r = res(m);
         return [m, {
           preset: r.preset,
-          params: (r.params as Record<string, unknown>)?.total ?? null,
+          params: r.params.total,
           steps: r.steps,
           batch_size: r.batch_size,
           forward_passes: r.forward_passes,
@@ -461,10 +469,10 @@ async function summarize(ctx: SummaryContext<NQueensExperimentConfig>): Promise<
 }
 
 /** The headline figures `--seeds` gathers: each method's exact and valid accuracy on the test boards. */
-function headline(results: Record<string, unknown>): Headline[] {
-  const methods = (results.methods ?? {}) as Record<string, { eval?: { overall?: Summary } | null }>;
+function headline(results: NQueensResults): Headline[] {
   return METHODS.flatMap((m) => {
-    const o = methods[m]?.eval?.overall;
+    const e = results.methods[m]?.eval;
+    const o = e && "overall" in e ? e.overall : undefined;
     return [
       { key: `${m}.exact`, label: `${NAMES[m]} exact`, value: o?.exact ?? null, paper: PAPER_EXACT },
       { key: `${m}.valid`, label: `${NAMES[m]} valid`, value: o?.valid ?? null, paper: null },
@@ -473,7 +481,7 @@ function headline(results: Record<string, unknown>): Headline[] {
 }
 
 /** The experiment, for `reproduce nqueens` and `verify`. */
-export const spec: ExperimentSpec<NQueensExperimentConfig> = {
+export const spec: ExperimentSpec<NQueensExperimentConfig, NQueensResults> = {
   name: "nqueens",
   info,
   configDir: fileURLToPath(new URL(".", import.meta.url)),

@@ -28,7 +28,7 @@ import type { BackendInfo } from "../backend/mod.ts";
 import { canonicalJson, type MetricRecord, MetricsLog, type ProgressFn, RunFolder, sha256Hex } from "../report/mod.ts";
 import { InputError } from "../errors.ts";
 import { exists } from "../io/mod.ts";
-import { RUN_FILES, runTraining, sameTrainConfig } from "../train/mod.ts";
+import { RUN_FILES, type RunResults, runTraining, sameTrainConfig } from "../train/mod.ts";
 import { type ExperimentBaseConfig, loadProfile, type ProfileName, type RowPlan, selectRows } from "./config.ts";
 import { type ComputeEstimate, estimateRow, type StepTiming } from "./estimate.ts";
 import { type JobCommand, runJobs } from "./jobs.ts";
@@ -133,9 +133,16 @@ export async function readFinishedRow(plan: RowPlan, dir: string): Promise<Finis
   if (text === null) return null;
   const doc = JSON.parse(text) as {
     hashes?: { config_sha256?: string; data_sha256?: string };
-    results?: Record<string, unknown>;
+    results?: RunResults;
   };
   if (doc.hashes?.config_sha256 !== plan.loaded.hash || !doc.results) return null;
+  const r = doc.results as Partial<RunResults>;
+  if (typeof r.method !== "string" || !Array.isArray(r.eval_curve) || typeof r.forward_passes !== "object") {
+    throw new InputError(
+      `Cannot read row "${plan.id}": "${join(dir, RUN_FILES.results)}" has no training-run results ` +
+        "(expected the method, the evaluation curve and the forward passes; move the folder aside to retrain it)",
+    );
+  }
   const metrics = (await MetricsLog.load(join(dir, RUN_FILES.metrics))).records();
   return { plan, dir, results: doc.results, dataHash: doc.hashes.data_sha256 ?? "", metrics };
 }

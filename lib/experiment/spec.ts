@@ -7,6 +7,7 @@
  */
 import type { ExperimentInfo, z } from "../config/mod.ts";
 import type { MetricRecord, ProgressFn, ReportSection } from "../report/mod.ts";
+import type { RunResults } from "../train/mod.ts";
 import type { ExperimentBaseConfig, ProfileName, RowPlan } from "./config.ts";
 
 /** A row whose training run has finished, read back from its folder. */
@@ -15,7 +16,7 @@ export interface FinishedRow {
   /** The row's run folder (`OUT/rows/<id>`), a complete `train` run folder. */
   dir: string;
   /** The `results` object of the row's results.json (lib/train runResults). */
-  results: Record<string, unknown>;
+  results: RunResults;
   /** The row's data hash (from its results.json). */
   dataHash: string;
   /** The row's metrics.jsonl records. */
@@ -35,8 +36,11 @@ export interface SummaryContext<C> {
   onProgress?: ProgressFn;
 }
 
-/** The report an experiment builds; the runner adds the profile banner, the row list and the hashes. */
-export interface ExperimentReport {
+/**
+ * The report an experiment builds; the runner adds the profile banner, the row list and the hashes.
+ * `R` is the experiment's own results type.
+ */
+export interface ExperimentReport<R extends object = object> {
   title: string;
   /** Paragraphs under the profile banner, the "what this shows" text first. */
   summary: string[];
@@ -44,7 +48,7 @@ export interface ExperimentReport {
   /** Plot file name -> SVG text, written beside report.md. */
   plots: Record<string, string>;
   /** The experiment's part of results.json (the runner adds `rows`). Byte-stable values only. */
-  results: Record<string, unknown>;
+  results: R;
 }
 
 /** One headline figure of an experiment's results (what `--seeds` gathers across seeds). */
@@ -59,8 +63,11 @@ export interface Headline {
   paper: number | null;
 }
 
-/** An experiment: exported as `spec` by `experiments/<name>.ts`. */
-export interface ExperimentSpec<C extends ExperimentBaseConfig = ExperimentBaseConfig> {
+/**
+ * An experiment: exported as `spec` by `experiments/<name>.ts`. `C` is its config type, `R` the type of
+ * the `results` its report writes (and its `headline` reads back).
+ */
+export interface ExperimentSpec<C extends ExperimentBaseConfig = ExperimentBaseConfig, R extends object = object> {
   /** The file name without `.ts`, what `reproduce <name>` takes. */
   name: string;
   info: ExperimentInfo;
@@ -72,7 +79,7 @@ export interface ExperimentSpec<C extends ExperimentBaseConfig = ExperimentBaseC
   /** The rows a config defines, in report order; `source` names the profile file in errors. */
   rows(config: C, source: string): RowPlan[];
   /** Builds the report from the finished rows. */
-  summarize(ctx: SummaryContext<C>): Promise<ExperimentReport>;
+  summarize(ctx: SummaryContext<C>): Promise<ExperimentReport<R>>;
   /** The headline figures of a finished experiment's `results` (for `--seeds`); absent = none. */
-  headline?(results: Record<string, unknown>): Headline[];
+  headline?(results: R): Headline[];
 }

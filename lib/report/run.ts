@@ -31,7 +31,8 @@ export interface ResultsDoc {
   configHash: string;
   /** SHA-256 (hex) of the data the run used, computed by the caller. */
   dataHash: string;
-  results: Record<string, unknown>;
+  /** The command's numbers: a plain JSON object (typed by the writer, e.g. lib/train's RunResults). */
+  results: object;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;

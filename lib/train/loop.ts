@@ -24,24 +24,22 @@
  * @module
  */
 import { join } from "node:path";
-import { type BackendInfo, type Tensor, tf } from "../backend/mod.ts";
+import type { BackendInfo } from "../backend/mod.ts";
 import { CheckpointError, InputError } from "../errors.ts";
-import { type SamplerState, TrainSampler } from "../data/mod.ts";
 import { type EvalResult, type EvalSummary, evaluateModel } from "../eval/mod.ts";
-import { forwardPasses, type MethodConfig, type RecursiveModel } from "../model/mod.ts";
-import { DisTrainer, type ForwardPassStats, rngExploration, type StepResult, TrmTrainer } from "../method/mod.ts";
-import { deriveSeed, Rng, stream } from "../random/mod.ts";
+import { forwardPasses } from "../model/mod.ts";
+import type { ForwardPassStats } from "../method/mod.ts";
 import { type MetricRecord, type ProgressFn, RunFolder } from "../report/mod.ts";
 import { type CheckpointState, findLatestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { type LoadedTrainConfig, sameTrainConfig, totalSteps, type TrainConfig } from "./config.ts";
-import { Ema } from "./ema.ts";
-import { clipByGlobalNorm, findNonFinite, NonFiniteError } from "./grad.ts";
-import { createOptimizer, type NamedArrays, type ParamOptimizer, SparseSignSGD } from "./optimizers.ts";
+import { findNonFinite, NonFiniteError } from "./grad.ts";
+import type { NamedArrays } from "./optimizers.ts";
 import { learningRate, type LrSchedule } from "./schedule.ts";
 import { PUZZLE_TABLE, RUN_FILES } from "./run_files.ts";
 import { evalData, loadRunData, type RunData } from "./run_data.ts";
-import { asFloatArrays, buildModel } from "./build_model.ts";
-import { type RunSummary, writeRunOutputs } from "./run_report.ts";
+import { type RunResults, type RunSummary, writeRunOutputs } from "./run_report.ts";
+import { assemble, disposeParts, type Parts } from "./assemble.ts";
+import { MetricWindow, WINDOW_KEY } from "./window.ts";
 
 /** Options of {@linkcode runTraining}. Initialise the backend before calling. */
 export interface TrainOptions {
@@ -109,12 +107,8 @@ export interface TrainOutcome {
   forwardPasses: ForwardPassStats;
   throughput: Throughput;
   /** The `results` object written to results.json. */
-  results: Record<string, unknown>;
+  results: RunResults;
 }
-
-/** Names whose window value is a per-step quantity (averaged over steps); the rest are per-sample means. */
-const PER_STEP = new Set(["loss", "lm_loss", "q_halt_loss", "grad_norm", "step_target_accuracy"]);
-const WINDOW = "loop.window";
 
 async function hasCheckpoints(runDir: string): Promise<boolean> {
   try {
@@ -126,86 +120,347 @@ async function hasCheckpoints(runDir: string): Promise<boolean> {
   return false;
 }
 
-interface Parts {
-  model: RecursiveModel;
-  method: MethodConfig;
-  optimizer: ParamOptimizer;
-  ema: Ema | null;
-  trainer: TrmTrainer | DisTrainer;
-  sampler: TrainSampler;
-  rngs: { halting: Rng; targets: Rng };
+/** A run folder opened for training: its data, the checkpoint to resume from and the step range. */
+interface OpenedRun {
+  data: RunData;
+  run: RunFolder;
+  /** The latest checkpoint (resume), or null for a fresh start. */
+  state: CheckpointState | null;
+  /** The last step of the run. */
+  total: number;
+  /** The step the checkpoint holds (0 for a fresh start). */
+  start: number;
 }
 
-function restoreRng(state: CheckpointState | null, name: string, seed: number): Rng {
-  const saved = state?.rng[name];
-  return saved ? Rng.fromState(saved) : stream(seed, name);
-}
-
-/** Builds the model, optimisers, trainer and sampler, restored from `state` when given. */
-function assemble(
-  cfg: TrainConfig,
-  data: RunData,
-  state: CheckpointState | null,
-  puzzleTable: "host" | "device" | undefined,
-): Parts {
-  const t = cfg.train;
-  const { model, method } = buildModel(cfg, data);
-  const made: { dispose(): void }[] = [model];
-  try {
-    if (state) {
-      const table = state.extra[PUZZLE_TABLE];
-      if (!table) throw new RangeError(`the checkpoint has no "${PUZZLE_TABLE}"`);
-      model.setWeights({
-        ...asFloatArrays(state.model, "the model weights"),
-        ...asFloatArrays({ [PUZZLE_TABLE]: table }, "the puzzle table"),
-      });
-    }
-    const optimizer = createOptimizer(t.optimizer, model.trainableVariables(), {
-      beta1: t.beta1,
-      beta2: t.beta2,
-      weightDecay: t.weight_decay,
-    });
-    made.push(optimizer);
-    if (state) optimizer.setState(state.optim);
-    let ema: Ema | null = null;
-    if (t.ema) {
-      ema = new Ema(model.trainableVariables(), { decay: t.ema_rate });
-      made.push(ema);
-      if (state) {
-        if (!state.ema) throw new RangeError("the run uses EMA but the checkpoint has no EMA weights");
-        ema.setState(state.ema);
-      }
-    }
-    const rngs = { halting: restoreRng(state, "halting", cfg.seed), targets: restoreRng(state, "targets", cfg.seed) };
-    const clip = t.grad_clip;
-    const common = {
-      batchSize: t.batch_size,
-      optimizer,
-      puzzleOptimizer: new SparseSignSGD(model.puzzleTable, model.config.hidden, {
-        weightDecay: t.puzzle_emb_weight_decay,
-      }),
-      transformGrads: clip === null ? undefined : (g: Record<string, Tensor>) => clipByGlobalNorm(g, clip).grads,
-      puzzleTable,
-    };
-    const trainer = method.method === "dis"
-      ? new DisTrainer(model, method, { ...common, rng: rngs.targets, fetch: t.dis_fetch, stagger: t.dis_stagger })
-      : new TrmTrainer(model, method, { ...common, exploration: rngExploration(rngs.halting) });
-    made.push(trainer);
-    if (state) {
-      const carry: NamedArrays = {};
-      for (const [k, v] of Object.entries(asFloatArrays(state.extra, "the trainer state"))) {
-        if (k.startsWith("carry.")) carry[k] = v;
-      }
-      trainer.setState(carry);
-    }
-    const sampler = state
-      ? TrainSampler.fromState(data.train, state.sampler as unknown as SamplerState)
-      : new TrainSampler(data.train, { batchSize: t.batch_size, seed: deriveSeed(cfg.seed, "sampler") });
-    return { model, method, optimizer, ema, trainer, sampler, rngs };
-  } catch (e) {
-    for (const m of made.reverse()) m.dispose();
-    throw e;
+/** Refuses a folder holding another run, loads the data, opens the folder and finds the checkpoint. */
+async function openRun(loaded: LoadedTrainConfig, opts: TrainOptions): Promise<OpenedRun> {
+  const t = loaded.config.train;
+  if (!opts.resume && (await hasCheckpoints(opts.runDir))) {
+    throw new InputError(
+      `Cannot start a run in "${opts.runDir}": it already holds checkpoints (pass --resume to continue that ` +
+        "run, or choose another --out folder)",
+    );
   }
+  // The data first: a missing data folder then leaves no run folder behind.
+  const data = await loadRunData(loaded.config, {
+    dataDir: opts.dataDir,
+    onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, label: "data" })),
+  });
+  const run = await RunFolder.open(opts.runDir, {
+    config: { resolvedYaml: loaded.resolvedYaml, matches: (t) => sameTrainConfig(t, loaded.hash) },
+    command: opts.command ?? [],
+    masterSeed: loaded.config.seed,
+    backend: opts.backend ?? null,
+    resume: opts.resume,
+  });
+  let state: CheckpointState | null = null;
+  if (opts.resume) {
+    const dir = await findLatestCheckpoint(opts.runDir);
+    if (dir) state = await loadCheckpoint(dir, { expectedConfigHash: loaded.hash });
+  }
+  const total = totalSteps(t, {
+    groups: data.counts.train_groups,
+    examples: data.counts.train_examples,
+    puzzles: data.counts.train_puzzles,
+  });
+  const start = state?.step ?? 0;
+  if (start > total) {
+    throw new InputError(
+      `Cannot resume "${opts.runDir}": its checkpoint is at step ${start}, past the ${total} planned`,
+    );
+  }
+  return { data, run, state, total, start };
+}
+
+/** Builds the run's pieces; a failure to restore them from a checkpoint is a CheckpointError. */
+function assembleRun(cfg: TrainConfig, opened: OpenedRun, opts: TrainOptions): Parts {
+  try {
+    return assemble(cfg, opened.data, opened.state, opts.puzzleTable);
+  } catch (e) {
+    if (opened.state === null) throw e;
+    throw new CheckpointError(
+      `Cannot resume "${opts.runDir}" from step ${opened.start}: ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+}
+
+/** Seconds spent per activity in this session. */
+interface Timers {
+  train: number;
+  eval: number;
+  checkpoint: number;
+}
+
+/**
+ * One session of a run, from its opened folder and assembled pieces to its written outputs: the
+ * optimiser steps with their logs, the evaluations and the checkpoints.
+ */
+class TrainingSession {
+  readonly #loaded: LoadedTrainConfig;
+  readonly #cfg: TrainConfig;
+  readonly #opts: TrainOptions;
+  readonly #opened: OpenedRun;
+  readonly #parts: Parts;
+  readonly #schedule: LrSchedule;
+  readonly #puzzleSchedule: LrSchedule;
+  /** Training seconds of the earlier sessions (from the checkpoint). */
+  readonly #trainSecondsBefore: number;
+  readonly #window: MetricWindow;
+  readonly #timers: Timers = { train: 0, eval: 0, checkpoint: 0 };
+  /** Every evaluation of the run, earlier sessions included. */
+  readonly evalCurve: EvalPoint[] = [];
+  /** The last logged window's metrics. */
+  finalTrain: Record<string, number | null> | null = null;
+  finalEval: EvalResult | null = null;
+  #finalValidation: EvalResult | null = null;
+  /** The progress bar's fields, updated at each log. */
+  #fields: Record<string, number | string> = {};
+
+  constructor(loaded: LoadedTrainConfig, opts: TrainOptions, opened: OpenedRun, parts: Parts) {
+    this.#loaded = loaded;
+    this.#cfg = loaded.config;
+    this.#opts = opts;
+    this.#opened = opened;
+    this.#parts = parts;
+    const t = this.#cfg.train;
+    this.#schedule = { baseLr: t.lr, warmupSteps: t.warmup_steps, totalSteps: opened.total, minRatio: t.lr_min_ratio };
+    this.#puzzleSchedule = { ...this.#schedule, baseLr: t.puzzle_emb_lr };
+    const saved = (opened.state?.json ?? {}) as Record<string, unknown>;
+    this.#trainSecondsBefore = typeof saved.trainSeconds === "number" ? saved.trainSeconds : 0;
+    this.#replayMetrics();
+    this.#window = TrainingSession.#restoredWindow(opened, opts.runDir);
+  }
+
+  /** Drops the metrics of steps that will be redone and reads the earlier sessions' logs and evaluations. */
+  #replayMetrics(): void {
+    const run = this.#opened.run;
+    // Metrics after the checkpoint belong to steps that will be redone.
+    run.metrics.truncateTo(this.#opened.start);
+    for (const r of run.metrics.records()) {
+      if (r.kind === "train") this.finalTrain = numbersOf(r);
+      if (r.kind === "eval") this.evalCurve.push({ step: r.step, summary: summaryOf(r) });
+    }
+  }
+
+  /** Restores the checkpoint's open logging window, if it has one. */
+  static #restoredWindow(opened: OpenedRun, runDir: string): MetricWindow {
+    const saved = (opened.state?.json ?? {}) as Record<string, unknown>;
+    const steps = typeof saved.windowSteps === "number" ? saved.windowSteps : 0;
+    if (!opened.state || steps === 0) return new MetricWindow(steps);
+    const w = opened.state.extra[WINDOW_KEY];
+    if (!w) throw new CheckpointError(`Cannot resume "${runDir}": the checkpoint has no "${WINDOW_KEY}"`);
+    return new MetricWindow(steps, w.data as Float32Array);
+  }
+
+  /** Runs the remaining optimiser steps with their logs, evaluations and checkpoints. */
+  async train(): Promise<void> {
+    const { start, total } = this.#opened;
+    const t = this.#cfg.train;
+    for (let step = start + 1; step <= total; step++) {
+      await this.#step(step);
+      const last = step === total;
+      if (last ? this.#cfg.eval.at_end : t.eval_interval > 0 && step % t.eval_interval === 0) {
+        const result = await this.#evaluate(step, true);
+        if (last) this.finalEval = result;
+      }
+      if (last || (t.checkpoint_interval > 0 && step % t.checkpoint_interval === 0)) await this.#checkpoint(step);
+    }
+    // A finished run reopened with --resume: its final evaluation is already in the curve; recompute
+    // the full result (deterministic) for the outputs.
+    if (this.finalEval === null && this.#cfg.eval.at_end) {
+      this.finalEval = await this.#evaluate(total, !this.evalCurve.some((p) => p.step === total));
+    }
+  }
+
+  /** One optimiser step: the schedule's rates, the trainer step, the EMA, the window and, when due, the log. */
+  async #step(step: number): Promise<void> {
+    const t = this.#cfg.train;
+    const { trainer, sampler, ema } = this.#parts;
+    const { run, total } = this.#opened;
+    const t0 = performance.now();
+    const rates = { lr: learningRate(step, this.#schedule), puzzleLr: learningRate(step, this.#puzzleSchedule) };
+    const result = await trainer.step(sampler, rates);
+    try {
+      ema?.update();
+      this.#window.add(result);
+    } finally {
+      result.dispose();
+    }
+    const logNow = step % t.log_interval === 0 || step === total;
+    let record: MetricRecord | null = null;
+    if (logNow) {
+      const w = this.#window;
+      this.finalTrain = await w.read(step, async (r) => {
+        run.metrics.append(r);
+        await run.metrics.flush();
+      });
+      const secs = w.seconds + (performance.now() - t0) / 1000;
+      record = {
+        kind: "train",
+        step,
+        lr: rates.lr,
+        ...this.finalTrain,
+        window: w.steps,
+        samples_per_s: secs > 0 ? (w.steps * t.batch_size) / secs : null,
+      };
+      w.reset();
+      this.#fields = progressFields(this.finalTrain, record.samples_per_s as number | null);
+    }
+    const dt = (performance.now() - t0) / 1000;
+    this.#timers.train += dt;
+    if (!logNow) this.#window.seconds += dt;
+    if (record) {
+      run.metrics.append(record);
+      await run.metrics.flush();
+      this.#opts.onLog?.(record);
+    }
+    this.#opts.onProgress?.({ done: step, total, label: "train", fields: this.#fields });
+  }
+
+  /** Evaluates the model (the EMA shadow when there is one) on the test split and the validation split. */
+  async #evaluate(step: number, record: boolean): Promise<EvalResult> {
+    const t0 = performance.now();
+    const { model, method, ema } = this.#parts;
+    const { data, run, total } = this.#opened;
+    // Inference reads puzzle rows from the host table: bring back a device-resident one first (webgpu).
+    await model.syncPuzzleTable();
+    const run1 = (which: "test" | "validation") => () =>
+      evaluateModel(model, method, evalData(data, which), {
+        batchSize: this.#cfg.eval.batch_size,
+        maxExamples: this.#cfg.eval.max_examples,
+        onProgress: this.#opts.onProgress,
+      });
+    const result = ema ? await ema.withShadow(run1("test")) : await run1("test")();
+    const summary = { ...result.summary };
+    if (data.validation) {
+      // The held-out pairs of training tasks, scored beside the test split and kept apart by key prefix.
+      const v = ema ? await ema.withShadow(run1("validation")) : await run1("validation")();
+      for (const [k, x] of Object.entries(v.summary)) summary[`validation_${k}`] = x;
+      if (step === total) this.#finalValidation = v;
+    }
+    const point = { step, summary };
+    if (record) {
+      this.evalCurve.push(point);
+      run.metrics.append({ kind: "eval", step, ...summary });
+      await run.metrics.flush();
+    }
+    this.#opts.onEval?.(point, result);
+    this.#timers.eval += (performance.now() - t0) / 1000;
+    return result;
+  }
+
+  /** Writes a checkpoint of everything a resumed run needs, after checking that all of it is finite. */
+  async #checkpoint(step: number): Promise<void> {
+    const t0 = performance.now();
+    const { model, ema, trainer, optimizer, sampler, rngs } = this.#parts;
+    await model.syncPuzzleTable();
+    const weights = await model.getWeights({ puzzleTable: false });
+    const emaState = ema ? await ema.getState() : undefined;
+    const extra: NamedArrays = {
+      ...(await trainer.getState()),
+      // No copy: nothing updates the table while the checkpoint is written (ARC's can be gigabytes).
+      [PUZZLE_TABLE]: { shape: [model.config.numPuzzleIds, model.config.hidden], data: model.puzzleTable },
+    };
+    const open = await this.#window.saved();
+    if (open) extra[WINDOW_KEY] = { shape: [open.length], data: open };
+    const check: Record<string, Float32Array> = {};
+    for (const [k, v] of Object.entries(weights)) check[k] = v.data;
+    for (const [k, v] of Object.entries(emaState ?? {})) check[`ema/${k}`] = v.data;
+    check[PUZZLE_TABLE] = extra[PUZZLE_TABLE].data;
+    if (open) check["loss and gradient norm"] = open;
+    const bad = await findNonFinite(check);
+    if (bad.length > 0) {
+      throw new NonFiniteError(step, bad.length > 4 ? [...bad.slice(0, 3), `${bad.length - 3} more`] : bad);
+    }
+    await saveCheckpoint(this.#opts.runDir, {
+      step,
+      configHash: this.#loaded.hash,
+      model: weights,
+      ema: emaState,
+      optim: await optimizer.getState(),
+      extra,
+      rng: { halting: rngs.halting.state(), targets: rngs.targets.state() },
+      sampler: sampler.state() as unknown as CheckpointState["sampler"],
+      json: { trainSeconds: this.#trainSecondsBefore + this.#timers.train, windowSteps: this.#window.steps },
+    }, { keepLast: this.#cfg.train.keep_checkpoints });
+    this.#timers.checkpoint += (performance.now() - t0) / 1000;
+  }
+
+  /** Writes results.json, report.md, plots, weights and run.json; returns the outcome. */
+  async finish(wall0: number): Promise<TrainOutcome> {
+    const { model, method, ema, trainer } = this.#parts;
+    const { data, run, state, start, total } = this.#opened;
+    const batch = this.#cfg.train.batch_size;
+    const timers = this.#timers;
+    const throughput: Throughput = {
+      steps: total - start,
+      samplesPerSecond: timers.train > 0 ? ((total - start) * batch) / timers.train : 0,
+      trainSeconds: timers.train,
+      trainSecondsTotal: this.#trainSecondsBefore + timers.train,
+      evalSeconds: timers.eval,
+      checkpointSeconds: timers.checkpoint,
+      wallSeconds: 0,
+    };
+    const summary: RunSummary = {
+      loaded: this.#loaded,
+      data,
+      model,
+      method,
+      totalSteps: total,
+      finalTrain: this.finalTrain,
+      finalEval: this.finalEval,
+      finalValidation: this.#finalValidation,
+      evalCurve: this.evalCurve,
+      forwardPasses: trainer.forwardPasses,
+      metrics: run.metrics.records(),
+    };
+    await model.syncPuzzleTable();
+    const results = await writeRunOutputs(run, summary, {
+      weights: {
+        ...(await model.getWeights({ puzzleTable: false })),
+        [PUZZLE_TABLE]: { shape: [model.config.numPuzzleIds, model.config.hidden], data: model.puzzleTable },
+      },
+      ema: ema ? await ema.getState() : undefined,
+    });
+    throughput.wallSeconds = (performance.now() - wall0) / 1000;
+    const resumedFrom = state ? start : null;
+    await run.writeProvenance({
+      resumedFrom,
+      totalSteps: total,
+      throughput,
+      dataDir: data.dataDir ?? null,
+      forwardPassesPerSampleInference: forwardPasses(method).perSampleInference,
+    });
+    return {
+      runDir: this.#opts.runDir,
+      step: total,
+      totalSteps: total,
+      resumedFrom,
+      finalTrain: this.finalTrain,
+      finalEval: this.finalEval,
+      evalCurve: this.evalCurve,
+      forwardPasses: trainer.forwardPasses,
+      throughput,
+      results,
+    };
+  }
+
+  dispose(): void {
+    this.#window.dispose();
+  }
+}
+
+/** The progress bar's fields from a logged window. */
+function progressFields(
+  train: Record<string, number | null>,
+  samplesPerSecond: number | null,
+): Record<string, number | string> {
+  const fields: Record<string, number | string> = { loss: train.loss ?? NaN };
+  if (train.accuracy != null) fields.acc = train.accuracy;
+  if (train.exact_accuracy != null) fields.exact = train.exact_accuracy;
+  fields["samples/s"] = Math.round(samplesPerSecond ?? 0);
+  return fields;
 }
 
 /**
@@ -226,289 +481,16 @@ function assemble(
  */
 export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions): Promise<TrainOutcome> {
   const wall0 = performance.now();
-  const cfg = loaded.config;
-  const t = cfg.train;
-  if (!opts.resume && (await hasCheckpoints(opts.runDir))) {
-    throw new InputError(
-      `Cannot start a run in "${opts.runDir}": it already holds checkpoints (pass --resume to continue that ` +
-        "run, or choose another --out folder)",
-    );
-  }
-  // The data first: a missing data folder then leaves no run folder behind.
-  const data = await loadRunData(cfg, {
-    dataDir: opts.dataDir,
-    onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, label: "data" })),
-  });
-  const run = await RunFolder.open(opts.runDir, {
-    config: { resolvedYaml: loaded.resolvedYaml, matches: (t) => sameTrainConfig(t, loaded.hash) },
-    command: opts.command ?? [],
-    masterSeed: cfg.seed,
-    backend: opts.backend ?? null,
-    resume: opts.resume,
-  });
-  let state: CheckpointState | null = null;
-  if (opts.resume) {
-    const dir = await findLatestCheckpoint(opts.runDir);
-    if (dir) state = await loadCheckpoint(dir, { expectedConfigHash: loaded.hash });
-  }
-  const total = totalSteps(t, {
-    groups: data.counts.train_groups,
-    examples: data.counts.train_examples,
-    puzzles: data.counts.train_puzzles,
-  });
-  const start = state?.step ?? 0;
-  if (start > total) {
-    throw new InputError(
-      `Cannot resume "${opts.runDir}": its checkpoint is at step ${start}, past the ${total} planned`,
-    );
-  }
-  let parts: Parts;
+  const opened = await openRun(loaded, opts);
+  const parts = assembleRun(loaded.config, opened, opts);
+  let session: TrainingSession | null = null;
   try {
-    parts = assemble(cfg, data, state, opts.puzzleTable);
-  } catch (e) {
-    if (state === null) throw e;
-    throw new CheckpointError(`Cannot resume "${opts.runDir}" from step ${start}: ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
-  const { model, method, optimizer, ema, trainer, sampler, rngs } = parts;
-  const schedule: LrSchedule = {
-    baseLr: t.lr,
-    warmupSteps: t.warmup_steps,
-    totalSteps: total,
-    minRatio: t.lr_min_ratio,
-  };
-  const puzzleSchedule: LrSchedule = { ...schedule, baseLr: t.puzzle_emb_lr };
-  const savedJson = (state?.json ?? {}) as Record<string, unknown>;
-  const trainSecondsBefore = typeof savedJson.trainSeconds === "number" ? savedJson.trainSeconds : 0;
-  let window: Tensor | null = null;
-  let windowSteps = typeof savedJson.windowSteps === "number" ? savedJson.windowSteps : 0;
-  let windowSeconds = 0;
-  let lastResult: StepResult | null = null;
-  let names: readonly string[] = [];
-  let normalise: (raw: number[]) => number[] = (r) => r;
-  let finalTrain: Record<string, number | null> | null = null;
-  let fields: Record<string, number | string> = {};
-  const evalCurve: EvalPoint[] = [];
-  let trainSeconds = 0;
-  let evalSeconds = 0;
-  let checkpointSeconds = 0;
-  let finalEval: EvalResult | null = null;
-  let finalValidation: EvalResult | null = null;
-
-  // Metrics after the checkpoint belong to steps that will be redone.
-  run.metrics.truncateTo(start);
-  for (const r of run.metrics.records()) {
-    if (r.kind === "train") finalTrain = numbersOf(r);
-    if (r.kind === "eval") evalCurve.push({ step: r.step, summary: summaryOf(r) });
-  }
-
-  const readWindow = async (step: number): Promise<Record<string, number | null>> => {
-    const raw = Array.from(await window!.data());
-    const vals = normalise(raw);
-    const out: Record<string, number | null> = {};
-    const finished = raw[names.indexOf("count")];
-    names.forEach((n, i) => {
-      // Means over finished samples are undefined in a window where none finished (DIS: 5 of 6 steps).
-      if (PER_STEP.has(n)) out[n] = vals[i] / windowSteps;
-      else out[n] = n === "count" || finished > 0 ? vals[i] : null;
-    });
-    const bad = names.filter((_, i) => !Number.isFinite(raw[i]));
-    if (bad.length > 0) {
-      const first = step - windowSteps + 1;
-      run.metrics.append({ kind: "train", step, ...out, window: windowSteps });
-      await run.metrics.flush();
-      throw new NonFiniteError(step, bad.map((n) => `${n} (steps ${first}..${step})`));
-    }
-    return out;
-  };
-
-  const evaluate = async (step: number, record: boolean): Promise<EvalResult> => {
-    const t0 = performance.now();
-    // Inference reads puzzle rows from the host table: bring back a device-resident one first (webgpu).
-    await model.syncPuzzleTable();
-    const run1 = (which: "test" | "validation") => () =>
-      evaluateModel(model, method, evalData(data, which), {
-        batchSize: cfg.eval.batch_size,
-        maxExamples: cfg.eval.max_examples,
-        onProgress: opts.onProgress,
-      });
-    const result = ema ? await ema.withShadow(run1("test")) : await run1("test")();
-    const summary = { ...result.summary };
-    if (data.validation) {
-      // The held-out pairs of training tasks, scored beside the test split and kept apart by key prefix.
-      const v = ema ? await ema.withShadow(run1("validation")) : await run1("validation")();
-      for (const [k, x] of Object.entries(v.summary)) summary[`validation_${k}`] = x;
-      if (step === total) finalValidation = v;
-    }
-    const point = { step, summary };
-    if (record) {
-      evalCurve.push(point);
-      run.metrics.append({ kind: "eval", step, ...summary });
-      await run.metrics.flush();
-    }
-    opts.onEval?.(point, result);
-    evalSeconds += (performance.now() - t0) / 1000;
-    return result;
-  };
-
-  const checkpoint = async (step: number): Promise<void> => {
-    const t0 = performance.now();
-    await model.syncPuzzleTable();
-    const weights = await model.getWeights({ puzzleTable: false });
-    const emaState = ema ? await ema.getState() : undefined;
-    const extra: NamedArrays = {
-      ...(await trainer.getState()),
-      // No copy: nothing updates the table while the checkpoint is written (ARC's can be gigabytes).
-      [PUZZLE_TABLE]: { shape: [model.config.numPuzzleIds, model.config.hidden], data: model.puzzleTable },
-    };
-    if (window) extra[WINDOW] = { shape: [window.size], data: Float32Array.from(await window.data()) };
-    const check: Record<string, Float32Array> = {};
-    for (const [k, v] of Object.entries(weights)) check[k] = v.data;
-    for (const [k, v] of Object.entries(emaState ?? {})) check[`ema/${k}`] = v.data;
-    check[PUZZLE_TABLE] = extra[PUZZLE_TABLE].data;
-    if (window) check["loss and gradient norm"] = extra[WINDOW].data;
-    const bad = await findNonFinite(check);
-    if (bad.length > 0) {
-      throw new NonFiniteError(step, bad.length > 4 ? [...bad.slice(0, 3), `${bad.length - 3} more`] : bad);
-    }
-    await saveCheckpoint(opts.runDir, {
-      step,
-      configHash: loaded.hash,
-      model: weights,
-      ema: emaState,
-      optim: await optimizer.getState(),
-      extra,
-      rng: { halting: rngs.halting.state(), targets: rngs.targets.state() },
-      sampler: sampler.state() as unknown as CheckpointState["sampler"],
-      json: { trainSeconds: trainSecondsBefore + trainSeconds, windowSteps },
-    }, { keepLast: t.keep_checkpoints });
-    checkpointSeconds += (performance.now() - t0) / 1000;
-  };
-
-  try {
-    if (state && windowSteps > 0) {
-      const w = state.extra[WINDOW];
-      if (!w) throw new CheckpointError(`Cannot resume "${opts.runDir}": the checkpoint has no "${WINDOW}"`);
-      window = tf.tensor1d(Float32Array.from(w.data));
-    }
-    for (let step = start + 1; step <= total; step++) {
-      const t0 = performance.now();
-      const rates = { lr: learningRate(step, schedule), puzzleLr: learningRate(step, puzzleSchedule) };
-      lastResult = await trainer.step(sampler, rates);
-      ema?.update();
-      const prev = window;
-      window = prev ? tf.tidy(() => tf.add(prev, lastResult!.stats)) : lastResult.stats.clone();
-      prev?.dispose();
-      names = lastResult.names;
-      normalise = lastResult.normalise;
-      lastResult.dispose();
-      lastResult = null;
-      windowSteps += 1;
-      const logNow = step % t.log_interval === 0 || step === total;
-      let record: MetricRecord | null = null;
-      if (logNow) {
-        finalTrain = await readWindow(step);
-        const secs = windowSeconds + (performance.now() - t0) / 1000;
-        record = {
-          kind: "train",
-          step,
-          lr: rates.lr,
-          ...finalTrain,
-          window: windowSteps,
-          samples_per_s: secs > 0 ? (windowSteps * t.batch_size) / secs : null,
-        };
-        window!.dispose();
-        window = null;
-        windowSteps = 0;
-        windowSeconds = 0;
-        fields = { loss: finalTrain.loss ?? NaN };
-        if (finalTrain.accuracy != null) fields.acc = finalTrain.accuracy;
-        if (finalTrain.exact_accuracy != null) fields.exact = finalTrain.exact_accuracy;
-        fields["samples/s"] = Math.round((record.samples_per_s as number | null) ?? 0);
-      }
-      const dt = (performance.now() - t0) / 1000;
-      trainSeconds += dt;
-      if (!logNow) windowSeconds += dt;
-      if (record) {
-        run.metrics.append(record);
-        await run.metrics.flush();
-        opts.onLog?.(record);
-      }
-      opts.onProgress?.({ done: step, total, label: "train", fields });
-      const last = step === total;
-      if (last ? cfg.eval.at_end : t.eval_interval > 0 && step % t.eval_interval === 0) {
-        const result = await evaluate(step, true);
-        if (last) finalEval = result;
-      }
-      if (last || (t.checkpoint_interval > 0 && step % t.checkpoint_interval === 0)) await checkpoint(step);
-    }
-    // A finished run reopened with --resume: its final evaluation is already in the curve; recompute
-    // the full result (deterministic) for the outputs.
-    if (finalEval === null && cfg.eval.at_end) {
-      finalEval = await evaluate(
-        total,
-        !evalCurve.some((p) => p.step === total),
-      );
-    }
-    const forward = trainer.forwardPasses;
-    const throughput: Throughput = {
-      steps: total - start,
-      samplesPerSecond: trainSeconds > 0 ? ((total - start) * t.batch_size) / trainSeconds : 0,
-      trainSeconds,
-      trainSecondsTotal: trainSecondsBefore + trainSeconds,
-      evalSeconds,
-      checkpointSeconds,
-      wallSeconds: 0,
-    };
-    const summary: RunSummary = {
-      loaded,
-      data,
-      model,
-      method,
-      totalSteps: total,
-      finalTrain,
-      finalEval,
-      finalValidation,
-      evalCurve,
-      forwardPasses: forward,
-      metrics: run.metrics.records(),
-    };
-    await model.syncPuzzleTable();
-    const results = await writeRunOutputs(run, summary, {
-      weights: {
-        ...(await model.getWeights({ puzzleTable: false })),
-        [PUZZLE_TABLE]: { shape: [model.config.numPuzzleIds, model.config.hidden], data: model.puzzleTable },
-      },
-      ema: ema ? await ema.getState() : undefined,
-    });
-    throughput.wallSeconds = (performance.now() - wall0) / 1000;
-    await run.writeProvenance({
-      resumedFrom: state ? start : null,
-      totalSteps: total,
-      throughput,
-      dataDir: data.dataDir ?? null,
-      forwardPassesPerSampleInference: forwardPasses(method).perSampleInference,
-    });
-    return {
-      runDir: opts.runDir,
-      step: total,
-      totalSteps: total,
-      resumedFrom: state ? start : null,
-      finalTrain,
-      finalEval,
-      evalCurve,
-      forwardPasses: forward,
-      throughput,
-      results,
-    };
+    session = new TrainingSession(loaded, opts, opened, parts);
+    await session.train();
+    return await session.finish(wall0);
   } finally {
-    lastResult?.dispose();
-    window?.dispose();
-    trainer.dispose();
-    optimizer.dispose();
-    ema?.dispose();
-    model.dispose();
+    session?.dispose();
+    disposeParts(parts);
   }
 }
 

@@ -86,6 +86,16 @@ export { PUZZLE_TABLE, RUN_FILES } from "./run_files.ts";
 export { evalData, loadRunData, type RunData } from "./run_data.ts";
 export { asFloatArrays, buildModel, type BuiltModel } from "./build_model.ts";
 export { type OpenRunOptions, openTrainedRun, type TrainedRun } from "./reopen_run.ts";
-export { runReport, runResults, type RunSummary, writeRunOutputs } from "./run_report.ts";
+export {
+  type ArcEvalJson,
+  type EvalCurvePoint,
+  type EvalJson,
+  type NQueensEvalJson,
+  runReport,
+  type RunResults,
+  runResults,
+  type RunSummary,
+  writeRunOutputs,
+} from "./run_report.ts";
 export { evaluateRun, type EvaluateRunOptions, type RunEvaluation } from "./evaluate_run.ts";
 export { type EvalPoint, runTraining, type Throughput, type TrainOptions, type TrainOutcome } from "./loop.ts";

@@ -111,7 +111,7 @@ function selectTasks(
  *
  * @example
  * ```ts
- * import { loadRunData } from "./run_dir.ts";
+ * import { loadRunData } from "./run_data.ts";
  * import { resolveTrainConfig } from "./config.ts";
  * const { config } = resolveTrainConfig({ data: { kind: "nqueens" }, model: { preset: "nqueens-dis-paper" } }, "x");
  * const data = await loadRunData(config);

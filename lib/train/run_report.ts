@@ -18,7 +18,7 @@ import {
   type RunFolder,
   stableJson,
 } from "../report/mod.ts";
-import { type EvalResult, type EvalSummary } from "../eval/mod.ts";
+import type { ArcScores, EvalResult, EvalSummary, NQueensMetrics } from "../eval/mod.ts";
 import { writeTextAtomic } from "../io/mod.ts";
 import { writeSafetensorsFile } from "./safetensors.ts";
 import { type LoadedTrainConfig, type TrainConfig } from "./config.ts";
@@ -46,8 +46,77 @@ export interface RunSummary {
 /** Display names of the methods, for titles. */
 export const METHOD_NAMES = { trm: "TRM", dis: "DIS" } as const;
 
+/** An N-Queens evaluation as results.json records it. */
+export interface NQueensEvalJson {
+  examples: number;
+  summary: EvalSummary;
+  token_accuracy: number | null;
+  overall: NQueensMetrics["overall"];
+  by_q: NQueensMetrics["byQ"];
+  forward_passes_per_sample: number;
+}
+
+/** An ARC evaluation as results.json records it (pass@k keyed `pass@k`, in [0, 1]). */
+export interface ArcEvalJson {
+  examples: number;
+  summary: EvalSummary;
+  pass_at_k_per_task: ArcScores["perTask"];
+  pass_at_k_per_output: ArcScores["perOutput"];
+  counts: ArcScores["counts"];
+  forward_passes_per_sample: number;
+}
+
 /** An evaluation as results.json records it. */
-export function evalJson(r: EvalResult): Record<string, unknown> {
+export type EvalJson = NQueensEvalJson | ArcEvalJson;
+
+/** One evaluation point of a run's curve: the step and the evaluation summary's figures. */
+export type EvalCurvePoint = { step: number } & EvalSummary;
+
+/** The `results` object of a training run's results.json ({@linkcode runResults}). */
+export interface RunResults {
+  task: "nqueens" | "arc";
+  preset: string;
+  method: "trm" | "dis";
+  steps: number;
+  batch_size: number;
+  seed: number;
+  /** Example, group and puzzle counts of the run's data. */
+  data: Record<string, number>;
+  params: {
+    total: number;
+    embed_tokens: number;
+    step_embed: number;
+    blocks: number;
+    lm_head: number;
+    q_head: number;
+    puzzle_emb_values: number;
+    puzzle_emb_bytes: number;
+  };
+  forward_passes: {
+    per_sample_inference: number;
+    per_sample_training_max: number;
+    /** Network applications per sample in one optimiser step. */
+    per_step: number;
+    with_grad_per_step: number;
+    training: {
+      optimizer_steps: number;
+      net_calls: number;
+      net_calls_with_grad: number;
+      samples_completed: number;
+      mean_per_completed_sample: number | null;
+    };
+  };
+  final_train: Record<string, number | null> | null;
+  eval: EvalJson | null;
+  /** ARC runs with a validation split: its final evaluation. */
+  validation?: EvalJson;
+  eval_curve: EvalCurvePoint[];
+  /** N-Queens runs with validation boards: the `validation_` figures of each evaluation point. */
+  validation_curve?: Record<string, number | null>[];
+}
+
+/** An evaluation as results.json records it. */
+export function evalJson(r: EvalResult): EvalJson {
   if (r.kind === "nqueens") {
     return {
       examples: r.examples,
@@ -97,7 +166,7 @@ function validationCurve(curve: RunSummary["evalCurve"]): Record<string, number 
 }
 
 /** The `results` object of results.json: everything byte-stable about a finished run (no times). */
-export function runResults(s: RunSummary): Record<string, unknown> {
+export function runResults(s: RunSummary): RunResults {
   const cfg = s.loaded.config;
   const p = s.model.paramCount();
   const fp = forwardPasses(s.method);
@@ -320,7 +389,7 @@ export async function writeRunOutputs(
   run: RunFolder,
   s: RunSummary,
   files: { weights: NamedArrays; ema?: NamedArrays },
-): Promise<Record<string, unknown>> {
+): Promise<RunResults> {
   const results = runResults(s);
   await run.writeResults({
     experiment: "train",
