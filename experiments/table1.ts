@@ -27,7 +27,9 @@ import {
   type SummaryContext,
 } from "../lib/experiment/mod.ts";
 import { barChartSvg, type ReportSection } from "../lib/report/mod.ts";
+import type { RunResults } from "../lib/train/mod.ts";
 import {
+  type ArcPassAt,
   arcPassAt,
   paperArcValue,
   TABLE1_MODELS,
@@ -81,7 +83,28 @@ function fraction(percent: number | null | undefined): number | null {
   return percent === null || percent === undefined ? null : percent / 100;
 }
 
-async function summarize(ctx: SummaryContext<Table1Config>): Promise<ExperimentReport> {
+/** One trained row's figures in the table1 results. */
+export type Table1RowResults = Partial<ArcPassAt> & {
+  params: number;
+  forward_passes: RunResults["forward_passes"];
+  steps: number;
+  eval: RunResults["eval"];
+  eval_curve: RunResults["eval_curve"];
+};
+
+/** The `results` of the table1 experiment's results.json (beside the runner's `rows`). */
+export interface Table1Results {
+  paper: {
+    rows: Record<string, { params: string; arc1: number | null; arc2: number | null }>;
+    quoted: typeof TABLE1_QUOTED;
+    unit: string;
+  };
+  /** The finished rows by id. */
+  ours: Record<string, Table1RowResults>;
+  assumptions: Record<string, string>;
+}
+
+async function summarize(ctx: SummaryContext<Table1Config>): Promise<ExperimentReport<Table1Results>> {
   const sections: ReportSection[] = [];
   const plots: Record<string, string> = {};
   const cell = (set: typeof TABLE1_SETS[number], m: typeof TABLE1_MODELS[number]) => {
@@ -210,7 +233,7 @@ async function summarize(ctx: SummaryContext<Table1Config>): Promise<ExperimentR
       ours: Object.fromEntries(
         [...ctx.finished.values()].map((r) => [r.plan.id, {
           ...arcPassAt(r.results),
-          params: (r.results.params as Record<string, unknown>)?.total ?? null,
+          params: r.results.params.total,
           forward_passes: r.results.forward_passes,
           steps: r.results.steps,
           eval: r.results.eval,
@@ -225,7 +248,7 @@ async function summarize(ctx: SummaryContext<Table1Config>): Promise<ExperimentR
 }
 
 /** The experiment, for `reproduce table1` and `verify`. */
-export const spec: ExperimentSpec<Table1Config> = {
+export const spec: ExperimentSpec<Table1Config, Table1Results> = {
   name: "table1",
   info,
   configDir: fileURLToPath(new URL(".", import.meta.url)),
