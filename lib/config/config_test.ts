@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { InputError } from "../errors.ts";
 import { ConfigError, configHash, loadConfig, parseConfigText, parseOverride, z } from "./mod.ts";
 
@@ -15,7 +15,10 @@ const schema = z.object({
 
 async function fixture(files: Record<string, string>): Promise<{ dir: string } & AsyncDisposable> {
   const dir = await Deno.makeTempDir({ prefix: "config_test_" });
-  for (const [name, text] of Object.entries(files)) await Deno.writeTextFile(join(dir, name), text);
+  for (const [name, text] of Object.entries(files)) {
+    await Deno.mkdir(dirname(join(dir, name)), { recursive: true });
+    await Deno.writeTextFile(join(dir, name), text);
+  }
   return { dir, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
 }
 
@@ -177,4 +180,33 @@ Deno.test("bad overrides: unknown path, wrong type, through a scalar, bad syntax
     load("lr=[1,"),
     `Cannot parse override "lr=[1,": its value is not valid YAML (Flow sequence must end with a ] at line 1, column 4)`,
   );
+});
+
+Deno.test("an absolute include stands as written; a relative one is relative to the including file", async () => {
+  await using fx = await fixture({ "sub/base.yaml": BASE, "top.yaml": "include: sub/base.yaml\n" });
+  await using other = await fixture({ "abs.yaml": "" });
+  const abs = join(other.dir, "abs.yaml");
+  await Deno.writeTextFile(abs, `include: ${join(fx.dir, "sub", "base.yaml")}\nlr: 0.5\n`);
+  const r = await loadConfig(abs, schema);
+  assert.equal(r.config.lr, 0.5);
+  assert.equal(r.config.model.hidden_size, 256);
+  assert.deepEqual(r.sources, [join(fx.dir, "sub", "base.yaml"), abs]);
+  assert.equal((await loadConfig(join(fx.dir, "top.yaml"), schema)).config.lr, 0.001);
+});
+
+Deno.test("config reads are bounded: a device, a folder or an oversized file is refused by name", async () => {
+  await using fx = await fixture({ "big.yaml": "", "top.yaml": "include: /dev/zero\n" });
+  const big = join(fx.dir, "big.yaml");
+  await Deno.writeTextFile(big, "# " + "x".repeat(1 << 20) + "\n");
+  await rejects(
+    loadConfig(big, schema),
+    `Cannot load config "${big}": is ${(1 << 20) + 3} bytes, more than a config's limit of 1048576 (1 MiB)`,
+  );
+  const top = join(fx.dir, "top.yaml");
+  await rejects(
+    loadConfig(top, schema),
+    `Cannot load config "${top}": included file "/dev/zero" is not a regular file (a device, FIFO or socket), ` +
+      "expected a YAML file",
+  );
+  await rejects(loadConfig(fx.dir, schema), `Cannot load config "${fx.dir}": is a folder, expected a YAML file`);
 });

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { dirname, join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../errors.ts";
@@ -251,10 +251,27 @@ function parseDocument(text: string, file: string, includedBy?: string): Obj {
   return doc;
 }
 
+/** The largest config file read (configs are a few KiB; a device file or a data file named by mistake is refused). */
+export const MAX_CONFIG_BYTES = 1 << 20;
+
 async function readConfigFile(file: string, includedBy?: string): Promise<string> {
+  const refuse = (why: string) =>
+    new ConfigError(
+      includedBy
+        ? `Cannot load config "${includedBy}": included file "${file}" ${why}`
+        : `Cannot load config "${file}": ${why}`,
+    );
   try {
+    // Checked before reading: a FIFO or a device such as /dev/zero would otherwise block or fill memory.
+    const info = await Deno.stat(file);
+    if (info.isDirectory) throw refuse("is a folder, expected a YAML file");
+    if (!info.isFile) throw refuse("is not a regular file (a device, FIFO or socket), expected a YAML file");
+    if (info.size > MAX_CONFIG_BYTES) {
+      throw refuse(`is ${info.size} bytes, more than a config's limit of ${MAX_CONFIG_BYTES} (1 MiB)`);
+    }
     return await Deno.readTextFile(file);
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     const why = e instanceof Deno.errors.NotFound ? "file not found" : firstLine(e);
     if (includedBy) {
       throw new ConfigError(`Cannot load config "${includedBy}": included file "${file}" cannot be read (${why})`, {
@@ -305,7 +322,8 @@ export async function loadConfig<S extends z.ZodType>(
   const sources = [path];
   let raw: Obj = top;
   if (inc !== undefined) {
-    const incPath = join(dirname(path), inc);
+    // A relative include is relative to the including file's folder; an absolute one stands as written.
+    const incPath = isAbsolute(inc) ? inc : join(dirname(path), inc);
     const base = parseDocument(await readConfigFile(incPath, path), incPath, path);
     if (Object.hasOwn(base, INCLUDE_KEY)) {
       throw new ConfigError(
