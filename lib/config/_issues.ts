@@ -164,6 +164,10 @@ export function shown(v: unknown): string {
   }
   if (Array.isArray(v)) return `a list of ${v.length}`;
   if (isMap(v)) return "a map";
+  // YAML reads 1e400 as Infinity: say why, since the value written was a number.
+  if (typeof v === "number" && !Number.isFinite(v)) {
+    return Number.isNaN(v) ? "NaN (not a number)" : `${v} (a number beyond the float64 range, as 1e400 is)`;
+  }
   return String(v);
 }
 

@@ -210,3 +210,16 @@ Deno.test("config reads are bounded: a device, a folder or an oversized file is 
   );
   await rejects(loadConfig(fx.dir, schema), `Cannot load config "${fx.dir}": is a folder, expected a YAML file`);
 });
+
+Deno.test("a number beyond the float range (1e400) is reported as such, in a file and in an override", async () => {
+  await using fx = await fixture({ "top.yaml": BASE.replace("0.001", "1e400") });
+  const top = join(fx.dir, "top.yaml");
+  const finite = z.object({ model: z.object({ hidden_size: z.int(), name: z.string() }), lr: z.number() });
+  await rejects(
+    loadConfig(top, finite),
+    `Cannot load config "${top}": key "lr": expected number, got Infinity (a number beyond the float64 range, as ` +
+      "1e400 is)",
+  );
+  await Deno.writeTextFile(top, BASE);
+  await assert.rejects(loadConfig(top, finite, { overrides: ["lr=-1e400"] }), /got -Infinity \(a number beyond/);
+});
