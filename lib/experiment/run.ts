@@ -28,7 +28,7 @@ import type { BackendInfo } from "../backend/mod.ts";
 import { canonicalJson, type MetricRecord, MetricsLog, type ProgressFn, RunFolder, sha256Hex } from "../report/mod.ts";
 import { InputError } from "../errors.ts";
 import { exists } from "../io/mod.ts";
-import { RUN_FILES, type RunResults, runTraining, sameTrainConfig } from "../train/mod.ts";
+import { NonFiniteError, RUN_FILES, type RunResults, runTraining, sameTrainConfig } from "../train/mod.ts";
 import { type ExperimentBaseConfig, loadProfile, type ProfileName, type RowPlan, selectRows } from "./config.ts";
 import { type ComputeEstimate, estimateRow, type StepTiming } from "./estimate.ts";
 import { type JobCommand, runJobs } from "./jobs.ts";
@@ -272,15 +272,21 @@ export async function runExperiment<C extends Omit<ExperimentBaseConfig, "common
       const resume = Boolean(opts.resume) && await exists(dir);
       opts.onEvent?.({ kind: "row-start", row: plan, resume });
       const t0 = performance.now();
-      await runTraining(plan.loaded, {
-        runDir: dir,
-        dataDir: opts.dataDir,
-        puzzleTable: opts.puzzleTable,
-        resume,
-        backend: opts.backend ?? null,
-        command: opts.command ?? [],
-        onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, label: `${plan.id} ${p.label ?? ""}` })),
-      });
+      try {
+        await runTraining(plan.loaded, {
+          runDir: dir,
+          dataDir: opts.dataDir,
+          puzzleTable: opts.puzzleTable,
+          resume,
+          backend: opts.backend ?? null,
+          command: opts.command ?? [],
+          onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, label: `${plan.id} ${p.label ?? ""}` })),
+        });
+      } catch (e) {
+        // Name the row: under reproduce the run folder alone does not say which one diverged.
+        if (e instanceof NonFiniteError && e.context) throw e.within({ ...e.context, row: plan.id });
+        throw e;
+      }
       opts.onEvent?.({ kind: "row-done", row: plan, seconds: (performance.now() - t0) / 1000 });
     }
   }

@@ -35,22 +35,49 @@ export function clipByGlobalNorm(
  * A loss or gradient held NaN or infinity: training stops, and the last checkpoint written (which
  * holds only finite values) is the one to resume from. A runtime failure (CLI exit 1).
  */
+/** Where a {@linkcode NonFiniteError} happened, for its message: the run folder, its row and its last checkpoint. */
+export interface NonFiniteContext {
+  /** The run folder. */
+  runDir: string;
+  /** The step of the run's latest checkpoint, or null when none was written. */
+  lastCheckpoint: number | null;
+  /** The experiment row training in that folder, if any. */
+  row?: string;
+}
+
 export class NonFiniteError extends Error {
   /** The update number at which the values were seen. */
   readonly step: number;
   /** Names of the non-finite values, e.g. `["loss", "grad/block.qkv"]`. */
   readonly names: string[];
+  /** Where it happened, once the training loop has said (see {@linkcode NonFiniteError.within}). */
+  readonly context: NonFiniteContext | null;
 
-  constructor(step: number, names: string[], options?: ErrorOptions) {
+  constructor(step: number, names: string[], options?: ErrorOptions & { context?: NonFiniteContext }) {
+    const c = options?.context ?? null;
+    const what = c?.row === undefined ? "training" : `training row "${c.row}"`;
+    const saved = c === null
+      ? "stopped without saving, so the last checkpoint (if any) holds the last good weights"
+      : c.lastCheckpoint === null
+      ? `stopped without saving; "${c.runDir}" has no checkpoint yet, so the run starts over (lower train.lr or ` +
+        "raise train.warmup_steps)"
+      : `stopped without saving, so the checkpoint at step ${c.lastCheckpoint} in "${c.runDir}" holds the last good ` +
+        "weights";
     super(
-      `Cannot continue training at step ${step}: non-finite values (NaN or infinity) in ${
+      `Cannot continue ${what} at step ${step}: non-finite values (NaN or infinity) in ${
         names.map((n) => `"${n}"`).join(", ")
-      }; stopped without saving, so the last checkpoint holds the last good weights`,
+      }; ${saved}`,
       options,
     );
     this.name = "NonFiniteError";
     this.step = step;
     this.names = names;
+    this.context = c;
+  }
+
+  /** The same error with the run folder, row and last checkpoint in its message. */
+  within(context: NonFiniteContext): NonFiniteError {
+    return new NonFiniteError(this.step, this.names, { cause: this.cause, context });
   }
 }
 

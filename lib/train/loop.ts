@@ -488,6 +488,13 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
     session = new TrainingSession(loaded, opts, opened, parts);
     await session.train();
     return await session.finish(wall0);
+  } catch (e) {
+    if (!(e instanceof NonFiniteError) || e.context !== null) throw e;
+    const latest = await findLatestCheckpoint(opts.runDir);
+    // The folder name holds the step (checkpointDirName): no need to read a checkpoint that may be gigabytes.
+    const m = latest === null ? null : /step-(\d+)$/.exec(latest);
+    const lastCheckpoint = m ? Number(m[1]) : null;
+    throw e.within({ runDir: opts.runDir, lastCheckpoint });
   } finally {
     session?.dispose();
     disposeParts(parts);

@@ -138,6 +138,10 @@ Deno.test("a diverging run (lr 1e30) stops with NonFiniteError naming the step a
     assert.ok(e instanceof NonFiniteError);
     assert.equal(e.step, 2);
     assert.match(e.message, /^Cannot continue training at step 2: non-finite values/);
+    assert.ok(
+      e.message.endsWith(`the checkpoint at step 1 in "${t.dir}" holds the last good weights`),
+      e.message,
+    );
     return true;
   });
   assert.equal(tf.memory().numTensors, before, "a failed run leaked tensors");
@@ -147,6 +151,20 @@ Deno.test("a diverging run (lr 1e30) stops with NonFiniteError naming the step a
   for (const [name, x] of Object.entries(state.model)) {
     assert.ok(x.data.every((v) => Number.isFinite(v)), `${name} holds a non-finite value`);
   }
+});
+
+Deno.test("a run diverging before its first checkpoint says that there is none to go back to", async () => {
+  await using t = await tempDir();
+  const loaded = await loadTrainConfig(join(FIXTURES, "dis_tiny.yaml"), {
+    overrides: ["train.lr=1e30", "train.warmup_steps=0", "train.checkpoint_interval=0"],
+  });
+  await assert.rejects(runTraining(loaded, { runDir: t.dir }), (e) => {
+    assert.ok(e instanceof NonFiniteError);
+    assert.match(e.message, /has no checkpoint yet, so the run starts over/);
+    assert.doesNotMatch(e.message, /holds the last good weights/);
+    return true;
+  });
+  assert.equal(await findLatestCheckpoint(t.dir), null);
 });
 
 Deno.test("refused: a fresh run into a folder with checkpoints, a resume under another config", async () => {
