@@ -69,6 +69,7 @@ export {
   type ModelSection,
   type ModelSectionInput,
   type NQueensDataConfig,
+  DEFAULT_CHECKPOINT_MINUTES,
   parseTrainConfig,
   resolveTrainConfig,
   sameTrainConfig,
