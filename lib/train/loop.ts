@@ -27,6 +27,7 @@ import { join } from "node:path";
 import type { BackendInfo } from "../backend/mod.ts";
 import { CheckpointError, InputError } from "../errors.ts";
 import { type EvalResult, type EvalSummary, evaluateModel } from "../eval/mod.ts";
+import { numExamples } from "../data/mod.ts";
 import { forwardPasses } from "../model/mod.ts";
 import type { ForwardPassStats } from "../method/mod.ts";
 import { type MetricRecord, type ProgressFn, RunFolder } from "../report/mod.ts";
@@ -339,11 +340,18 @@ class TrainingSession {
     const { data, run, total } = this.#opened;
     // Inference reads puzzle rows from the host table: bring back a device-resident one first (webgpu).
     await model.syncPuzzleTable();
+    // One progress bar per evaluation: the validation split continues the test split's count, rather than
+    // reporting a second "eval" bar of its own (the CLI drew two bars per evaluation point).
+    const cap = (n: number) => this.#cfg.eval.max_examples == null ? n : Math.min(n, this.#cfg.eval.max_examples);
+    const testRows = cap(numExamples(evalData(data, "test").split));
+    const rows = testRows + (data.validation ? cap(numExamples(evalData(data, "validation").split)) : 0);
+    const onProgress = this.#opts.onProgress;
     const run1 = (which: "test" | "validation") => () =>
       evaluateModel(model, method, evalData(data, which), {
         batchSize: this.#cfg.eval.batch_size,
         maxExamples: this.#cfg.eval.max_examples,
-        onProgress: this.#opts.onProgress,
+        onProgress: onProgress &&
+          ((p) => onProgress({ ...p, done: p.done + (which === "test" ? 0 : testRows), total: rows })),
       });
     const result = ema ? await ema.withShadow(run1("test")) : await run1("test")();
     const summary = { ...result.summary };

@@ -230,7 +230,13 @@ Deno.test("validation boards are evaluated at every evaluation point and reporte
   const loaded = await loadTrainConfig(join(FIXTURES, "dis_tiny.yaml"), {
     overrides: ["train.steps=8", "train.eval_interval=4", "data.validation=16"],
   });
-  await runTraining(loaded, { runDir: a.dir });
+  const evalProgress: { done: number; total: number }[] = [];
+  await runTraining(loaded, {
+    runDir: a.dir,
+    onProgress: (p) => p.label === "eval" && evalProgress.push({ done: p.done, total: p.total }),
+  });
+  // One progress count per evaluation point, the validation boards after the test boards (one bar, not two).
+  assert.deepEqual(evalProgress, [32, 48, 32, 48].map((done) => ({ done, total: 48 })));
   const results = JSON.parse(await Deno.readTextFile(join(a.dir, "results.json"))).results;
   assert.deepEqual(results.validation_curve.map((p: { step: number }) => p.step), [4, 8]);
   assert.deepEqual(results.eval_curve.map((p: { step: number }) => p.step), [4, 8]);
