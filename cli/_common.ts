@@ -226,3 +226,42 @@ export async function runCli(program: Command, argv: readonly string[]): Promise
     return 1;
   }
 }
+
+/** One argument as a POSIX shell reads it back: bare when safe, else in single quotes. */
+function shellWord(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Until the returned function is called, Ctrl-C (SIGINT) or SIGTERM prints one line on stderr naming the
+ * command that resumes the run (`deno task cli` and `args`, which should end in `--resume`) and exits 130 or
+ * 143, as a shell reports a process stopped by that signal. Stopping mid-checkpoint is safe: checkpoints are
+ * written to a temporary folder and renamed, so the last whole one stays the one to resume from.
+ *
+ * @example
+ * ```ts ignore
+ * const release = resumeOnInterrupt(["train", "fixtures/train/dis_tiny.yaml", "--out", "runs/x", "--resume"]);
+ * try {
+ *   await work();
+ * } finally {
+ *   release();
+ * }
+ * ```
+ */
+export function resumeOnInterrupt(args: readonly string[], beforeExit?: () => void): () => void {
+  const line = `deno task cli ${args.map(shellWord).join(" ")}`;
+  // Windows delivers SIGINT (and SIGBREAK) only.
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const handlers = signals.map((signal) => {
+    const handler = () => {
+      beforeExit?.();
+      printErr(`\nInterrupted (${signal}); the last checkpoint is kept. To resume: ${line}`);
+      Deno.exit(signal === "SIGINT" ? 130 : 143);
+    };
+    Deno.addSignalListener(signal, handler);
+    return { signal, handler };
+  });
+  return () => {
+    for (const { signal, handler } of handlers) Deno.removeSignalListener(signal, handler);
+  };
+}

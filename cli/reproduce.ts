@@ -28,7 +28,17 @@ import {
   spread,
   writeSeedSummary,
 } from "../lib/experiment/mod.ts";
-import { backendOption, outOption, print, printErr, seedOption, setOption, settings, startBackend } from "./_common.ts";
+import {
+  backendOption,
+  outOption,
+  print,
+  printErr,
+  resumeOnInterrupt,
+  seedOption,
+  setOption,
+  settings,
+  startBackend,
+} from "./_common.ts";
 import { progressRouter } from "./eval.ts";
 import { formatDuration } from "./_progress.ts";
 import * as list from "./list.ts";
@@ -268,6 +278,24 @@ export function makeCommand(): Command {
           ...opts.set.flatMap((s) => ["--set", s]),
           ...(seed === undefined ? [] : ["--seed", String(seed)]),
         ];
+        // A --train-only child of --jobs leaves the message to its parent, which names the whole experiment.
+        const release = opts.trainOnly ? () => {} : resumeOnInterrupt([
+          "reproduce",
+          name,
+          "--profile",
+          opts.profile,
+          ...opts.set.flatMap((s) => ["--set", s]),
+          ...(opts.seed === undefined ? [] : ["--seed", String(opts.seed)]),
+          ...(opts.seeds === undefined ? [] : ["--seeds", opts.seeds]),
+          ...(opts.rows === undefined ? [] : ["--rows", opts.rows.join(",")]),
+          ...(opts.dataDir === undefined ? [] : ["--data-dir", opts.dataDir]),
+          ...(opts.jobs > 1 ? ["--jobs", String(opts.jobs)] : []),
+          "--backend",
+          opts.backend,
+          "--out",
+          root,
+          "--resume",
+        ], () => progress.stop());
         let outcome;
         try {
           outcome = await runExperiment(spec, {
@@ -307,6 +335,7 @@ export function makeCommand(): Command {
             onProgress: progress.update,
           });
         } finally {
+          release();
           progress.stop();
         }
         if (opts.estimateOnly) {

@@ -9,7 +9,17 @@ import { basename, join } from "node:path";
 import { Command, Option } from "commander";
 import type { BackendRequest } from "../lib/backend/mod.ts";
 import { loadTrainConfig, runTraining, type TrainOutcome } from "../lib/train/mod.ts";
-import { backendOption, outOption, print, printErr, seedOption, setOption, settings, startBackend } from "./_common.ts";
+import {
+  backendOption,
+  outOption,
+  print,
+  printErr,
+  resumeOnInterrupt,
+  seedOption,
+  setOption,
+  settings,
+  startBackend,
+} from "./_common.ts";
 import { progressRouter } from "./eval.ts";
 
 function fmt(x: number | null | undefined, digits = 4): string {
@@ -95,6 +105,17 @@ export function makeCommand(): Command {
           `${opts.resume ? ", resuming" : ""} -> ${out}`,
       );
       const progress = progressRouter();
+      const release = resumeOnInterrupt([
+        "train",
+        configPath,
+        ...opts.set.flatMap((s) => ["--set", s]),
+        ...(opts.seed === undefined ? [] : ["--seed", String(opts.seed)]),
+        "--out",
+        out,
+        "--backend",
+        opts.backend,
+        "--resume",
+      ], () => progress.stop());
       let outcome: TrainOutcome;
       try {
         outcome = await runTraining(loaded, {
@@ -107,6 +128,7 @@ export function makeCommand(): Command {
           onProgress: progress.update,
         });
       } finally {
+        release();
         progress.stop();
       }
       const method = outcome.results.method === "dis" ? "DIS" : "TRM";

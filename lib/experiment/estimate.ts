@@ -224,6 +224,7 @@ async function measure(
     log_interval: 1,
     eval_interval: 0,
     checkpoint_interval: 0,
+    checkpoint_minutes: 0,
     keep_checkpoints: 1,
   };
   probe.eval = { ...probe.eval, at_end: false };

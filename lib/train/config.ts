@@ -136,6 +136,12 @@ const trainSection = z.strictObject({
   /** Checkpoint every this many steps (0 = only at the end); the last step is always checkpointed. */
   checkpoint_interval: nonNegInt().default(1000),
   keep_checkpoints: posInt().default(2),
+  /**
+   * Also checkpoint when this many minutes of wall time have passed since the last checkpoint (0 = off).
+   * Absent = {@linkcode DEFAULT_CHECKPOINT_MINUTES}, and absent from the resolved config, so configs
+   * without it keep their config.yaml; never part of the config hash, since checkpoints do not change training.
+   */
+  checkpoint_minutes: z.number().nonnegative().optional(),
   /** DIS only: when a loader batch is taken (lib/method DisTrainerOptions.fetch). */
   dis_fetch: z.enum(DIS_FETCH_MODES).optional(),
   /**
@@ -294,6 +300,8 @@ export interface TrainSection {
   eval_interval: number;
   checkpoint_interval: number;
   keep_checkpoints: number;
+  /** Minutes of wall time between checkpoints, 0 = off; present only when set (default {@linkcode DEFAULT_CHECKPOINT_MINUTES}). */
+  checkpoint_minutes?: number;
   /** DIS only (absent for TRM). */
   dis_fetch?: DisFetch;
   /** DIS only, present only when set (so configs without it keep their hashes). */
@@ -430,6 +438,7 @@ export function resolveTrainConfig(input: TrainConfigInput, source: string): Loa
     checkpoint_interval: t.checkpoint_interval,
     keep_checkpoints: t.keep_checkpoints,
   };
+  if (t.checkpoint_minutes !== undefined) train.checkpoint_minutes = t.checkpoint_minutes;
   if (!isTrm) train.dis_fetch = t.dis_fetch ?? "every-step";
   if (!isTrm && t.dis_stagger !== undefined) train.dis_stagger = t.dis_stagger;
   const config: TrainConfig = { seed: raw.seed, data: raw.data, model, train, eval: raw.eval };
@@ -450,13 +459,19 @@ export function resolveTrainConfig(input: TrainConfigInput, source: string): Loa
   };
 }
 
+/** Minutes of wall time between checkpoints when `train.checkpoint_minutes` is absent. */
+export const DEFAULT_CHECKPOINT_MINUTES = 10;
+
 /**
  * The hash a run records for its config: SHA-256 of the canonical JSON without `model.method`, which the
- * preset already fixes (so configs written before `method` was spelled out keep their hash).
+ * preset already fixes (so configs written before `method` was spelled out keep their hash), and without
+ * `train.checkpoint_minutes`, which changes when checkpoints are written but no training byte (so a run
+ * may resume with another value).
  */
 export function trainConfigHash(config: TrainConfig): string {
   const { method: _method, ...model } = config.model;
-  return configHash({ ...config, model });
+  const { checkpoint_minutes: _minutes, ...train } = config.train;
+  return configHash({ ...config, model, train });
 }
 
 /**

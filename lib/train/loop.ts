@@ -27,11 +27,18 @@ import { join } from "node:path";
 import type { BackendInfo } from "../backend/mod.ts";
 import { CheckpointError, InputError } from "../errors.ts";
 import { type EvalResult, type EvalSummary, evaluateModel } from "../eval/mod.ts";
+import { numExamples } from "../data/mod.ts";
 import { forwardPasses } from "../model/mod.ts";
 import type { ForwardPassStats } from "../method/mod.ts";
 import { type MetricRecord, type ProgressFn, RunFolder } from "../report/mod.ts";
 import { type CheckpointState, findLatestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { type LoadedTrainConfig, sameTrainConfig, totalSteps, type TrainConfig } from "./config.ts";
+import {
+  DEFAULT_CHECKPOINT_MINUTES,
+  type LoadedTrainConfig,
+  sameTrainConfig,
+  totalSteps,
+  type TrainConfig,
+} from "./config.ts";
 import { findNonFinite, NonFiniteError } from "./grad.ts";
 import type { NamedArrays } from "./optimizers.ts";
 import { learningRate, type LrSchedule } from "./schedule.ts";
@@ -216,6 +223,8 @@ class TrainingSession {
   #finalValidation: EvalResult | null = null;
   /** The progress bar's fields, updated at each log. */
   #fields: Record<string, number | string> = {};
+  /** Wall clock (ms) at the session's start or its last checkpoint, for `train.checkpoint_minutes`. */
+  #lastCheckpointAt = performance.now();
 
   constructor(loaded: LoadedTrainConfig, opts: TrainOptions, opened: OpenedRun, parts: Parts) {
     this.#loaded = loaded;
@@ -257,6 +266,10 @@ class TrainingSession {
   async train(): Promise<void> {
     const { start, total } = this.#opened;
     const t = this.#cfg.train;
+    const minutes = t.checkpoint_minutes ?? DEFAULT_CHECKPOINT_MINUTES;
+    // A checkpoint reads state back and changes none of it, so when one is taken never changes a training byte.
+    const timeDue = () => minutes > 0 && performance.now() - this.#lastCheckpointAt >= minutes * 60_000;
+    this.#lastCheckpointAt = performance.now();
     for (let step = start + 1; step <= total; step++) {
       await this.#step(step);
       const last = step === total;
@@ -264,7 +277,9 @@ class TrainingSession {
         const result = await this.#evaluate(step, true);
         if (last) this.finalEval = result;
       }
-      if (last || (t.checkpoint_interval > 0 && step % t.checkpoint_interval === 0)) await this.#checkpoint(step);
+      if (last || (t.checkpoint_interval > 0 && step % t.checkpoint_interval === 0) || timeDue()) {
+        await this.#checkpoint(step);
+      }
     }
     // A finished run reopened with --resume: its final evaluation is already in the curve; recompute
     // the full result (deterministic) for the outputs.
@@ -325,11 +340,18 @@ class TrainingSession {
     const { data, run, total } = this.#opened;
     // Inference reads puzzle rows from the host table: bring back a device-resident one first (webgpu).
     await model.syncPuzzleTable();
+    // One progress bar per evaluation: the validation split continues the test split's count, rather than
+    // reporting a second "eval" bar of its own (the CLI drew two bars per evaluation point).
+    const cap = (n: number) => this.#cfg.eval.max_examples == null ? n : Math.min(n, this.#cfg.eval.max_examples);
+    const testRows = cap(numExamples(evalData(data, "test").split));
+    const rows = testRows + (data.validation ? cap(numExamples(evalData(data, "validation").split)) : 0);
+    const onProgress = this.#opts.onProgress;
     const run1 = (which: "test" | "validation") => () =>
       evaluateModel(model, method, evalData(data, which), {
         batchSize: this.#cfg.eval.batch_size,
         maxExamples: this.#cfg.eval.max_examples,
-        onProgress: this.#opts.onProgress,
+        onProgress: onProgress &&
+          ((p) => onProgress({ ...p, done: p.done + (which === "test" ? 0 : testRows), total: rows })),
       });
     const result = ema ? await ema.withShadow(run1("test")) : await run1("test")();
     const summary = { ...result.summary };
@@ -385,6 +407,7 @@ class TrainingSession {
       json: { trainSeconds: this.#trainSecondsBefore + this.#timers.train, windowSteps: this.#window.steps },
     }, { keepLast: this.#cfg.train.keep_checkpoints });
     this.#timers.checkpoint += (performance.now() - t0) / 1000;
+    this.#lastCheckpointAt = performance.now();
   }
 
   /** Writes results.json, report.md, plots, weights and run.json; returns the outcome. */
@@ -465,7 +488,7 @@ function progressFields(
 
 /**
  * Trains (or resumes) a run and writes its folder: metrics.jsonl as it goes, checkpoints every
- * `train.checkpoint_interval` steps and at the end, then results.json, report.md, plots, run.json,
+ * `train.checkpoint_interval` steps, every `train.checkpoint_minutes` of wall time and at the end, then results.json, report.md, plots, run.json,
  * model.safetensors (and ema.safetensors, submission.json). Returns the final metrics, the evaluation
  * curve and the throughput. Throws NonFiniteError when training diverges (the last checkpoint stays),
  * CheckpointError for a checkpoint that is corrupt or from another config, InputError (exit 2) for a

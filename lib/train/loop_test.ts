@@ -63,6 +63,63 @@ Deno.test("two runs of one config give byte-identical results.json, report.md, p
   assert.equal(results.results.eval.summary.count, 32);
 });
 
+Deno.test("checkpoints by time (train.checkpoint_minutes) change no output byte, and a resume from one is exact", async () => {
+  await using a = await tempDir();
+  await using b = await tempDir();
+  const base = [
+    "train.steps=10",
+    "train.eval_interval=5",
+    "train.log_interval=3",
+    "train.checkpoint_interval=0",
+    "train.keep_checkpoints=100",
+  ];
+  const off = await loadTrainConfig(join(FIXTURES, "trm_tiny.yaml"), {
+    overrides: [...base, "train.checkpoint_minutes=0"],
+  });
+  // 6 ms: on this tiny run, a checkpoint after nearly every step.
+  const often = await loadTrainConfig(join(FIXTURES, "trm_tiny.yaml"), {
+    overrides: [...base, "train.checkpoint_minutes=0.0001"],
+  });
+  assert.equal(often.hash, off.hash, "checkpoint_minutes is not part of the config hash");
+  assert.ok(!("checkpoint_minutes" in (await loadTrainConfig(join(FIXTURES, "trm_tiny.yaml"))).config.train));
+  await runTraining(off, { runDir: a.dir });
+  await runTraining(often, { runDir: b.dir });
+  const steps = async (dir: string) => {
+    const names: string[] = [];
+    for await (const e of Deno.readDir(join(dir, "checkpoints"))) if (e.isDirectory) names.push(e.name);
+    return names.sort();
+  };
+  assert.deepEqual(await steps(a.dir), ["step-000010"]);
+  const timed = await steps(b.dir);
+  assert.ok(timed.length >= 3, `expected checkpoints by time, got ${timed.join(", ")}`);
+  const outputs = ["results.json", "report.md", "model.safetensors", "ema.safetensors", "metrics.jsonl"];
+  const same = async (dir: string) => {
+    for (const f of outputs) {
+      const got = f === "metrics.jsonl" ? withoutSpeed(await Deno.readTextFile(join(dir, f))) : await digest(dir, f);
+      const want = f === "metrics.jsonl"
+        ? withoutSpeed(await Deno.readTextFile(join(a.dir, f)))
+        : await digest(a.dir, f);
+      assert.equal(got, want, `${f} of ${dir}`);
+    }
+  };
+  await same(b.dir);
+  // Resume from the earliest time checkpoint before the end, with time checkpoints now off.
+  const from = timed.find((n) => n !== "step-000010")!;
+  for (const n of timed) if (n !== from) await Deno.remove(join(b.dir, "checkpoints", n), { recursive: true });
+  await Deno.writeTextFile(join(b.dir, "checkpoints", "latest"), `${from}\n`);
+  const again = await runTraining(off, { runDir: b.dir, resume: true });
+  assert.equal(again.resumedFrom, Number(from.slice("step-".length)));
+  await same(b.dir);
+});
+
+/** metrics.jsonl without its wall-clock field. */
+function withoutSpeed(text: string): string {
+  return text.trim().split("\n").map((l) => {
+    const { samples_per_s: _, ...r } = JSON.parse(l);
+    return JSON.stringify(r);
+  }).join("\n");
+}
+
 Deno.test("metrics.jsonl: a train record every log_interval steps, eval records at eval_interval and the end", async () => {
   await using t = await tempDir();
   const loaded = await loadTrainConfig(join(FIXTURES, "trm_tiny.yaml"), {
@@ -191,7 +248,13 @@ Deno.test("validation boards are evaluated at every evaluation point and reporte
   const loaded = await loadTrainConfig(join(FIXTURES, "dis_tiny.yaml"), {
     overrides: ["train.steps=8", "train.eval_interval=4", "data.validation=16"],
   });
-  await runTraining(loaded, { runDir: a.dir });
+  const evalProgress: { done: number; total: number }[] = [];
+  await runTraining(loaded, {
+    runDir: a.dir,
+    onProgress: (p) => p.label === "eval" && evalProgress.push({ done: p.done, total: p.total }),
+  });
+  // One progress count per evaluation point, the validation boards after the test boards (one bar, not two).
+  assert.deepEqual(evalProgress, [32, 48, 32, 48].map((done) => ({ done, total: 48 })));
   const results = JSON.parse(await Deno.readTextFile(join(a.dir, "results.json"))).results;
   assert.deepEqual(results.validation_curve.map((p: { step: number }) => p.step), [4, 8]);
   assert.deepEqual(results.eval_curve.map((p: { step: number }) => p.step), [4, 8]);

@@ -62,6 +62,7 @@ export {
   type ArcDataConfig,
   backboneConfig,
   type DataConfig,
+  DEFAULT_CHECKPOINT_MINUTES,
   type EvalSection,
   type LoadedTrainConfig,
   loadTrainConfig,
