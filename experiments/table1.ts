@@ -281,8 +281,8 @@ async function summarize(ctx: SummaryContext<Table1Config>): Promise<ExperimentR
       "paper's values stand in their own column for reference.",
       "Per row: the canvas; how its tasks were chosen (all that fit the canvas, or `data.subset`); the evaluation " +
       "tasks and their test inputs scored with TRM's vote; the evaluation tasks (and their test inputs) left out " +
-      "because a grid does not fit the canvas (counted, never cropped; a dash: not counted, the row picks a " +
-      "subset); the tasks of the build it trained on (demonstrations of the scored tasks included); and the " +
+      "because a grid does not fit the canvas (counted, never cropped; a dash: a run older than these counts); " +
+      "the tasks of the build it trained on (demonstrations of the scored tasks included); and the " +
       "training tasks whose test pairs form the validation split (never scored; reported apart below).",
     ],
     table: {
