@@ -104,6 +104,11 @@ function pctInterval(iv: ArcInterval): string {
   return iv === null ? "—" : `[${pct(iv[0])}, ${pct(iv[1])}]`;
 }
 
+/** An integer with thousands separators: "3,000". */
+function grouped(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
 /** A signed difference of fractions in percentage points: "+3.9", "−1.3", "0.0". */
 function signedPoints(x: number): string {
   const s = Math.abs(x * 100).toFixed(1);
@@ -263,7 +268,7 @@ async function summarize(ctx: SummaryContext<Table1Config>): Promise<ExperimentR
   const level = `${Math.round(ARC_BOOTSTRAP.level * 100)}%`;
   const bootstrapText =
     `Intervals: percentile bootstrap over the scored tasks (${
-      ARC_BOOTSTRAP.resamples.toLocaleString("en-US")
+      grouped(ARC_BOOTSTRAP.resamples)
     } resamples of the tasks with replacement, ${level} central interval), from each row's per-task scores ` +
     `(rows/<row>/eval_tasks.json) and the random stream \`${ARC_BOOTSTRAP.stream}/<row>\` of the experiment seed ` +
     `(${seed}), so an interval depends on its own row only.`;
@@ -439,7 +444,7 @@ async function summarize(ctx: SummaryContext<Table1Config>): Promise<ExperimentR
   const budgetRows = Object.entries(budget).map(([key, b]) => {
     const set = TABLE1_SETS.find((s) => key.startsWith(`${s.short}.`))!;
     const pair = PAIRS.find((x) => key === `${set.short}.${x.size}`)!;
-    const mark = (step: number) => step === b.trm_final_step ? `${step} (final)` : String(step);
+    const mark = (step: number) => step === b.trm_final_step ? `${grouped(step)} (final)` : grouped(step);
     return {
       pair: `${pair.size} (${set.label})`,
       dis_steps: b.dis_steps,
@@ -452,8 +457,7 @@ async function summarize(ctx: SummaryContext<Table1Config>): Promise<ExperimentR
     };
   });
   if (budgetRows.length > 0) {
-    const same = Object.entries(budget).filter(([, b]) => b.trm_at_steps.step === b.trm_at_net_calls.step)
-      .map(([k]) => k);
+    const same = budgetRows.filter((r) => r.steps_step === r.calls_step).map((r) => r.pair);
     sections.push({
       heading: "TRM at DIS's training budget",
       text: [
