@@ -1,8 +1,10 @@
 /**
- * `eval RUN_DIR [--data test|train] [--backend NAME] [--batch-size N] [--max-examples N]`: evaluates the
- * latest checkpoint of a run folder (EMA weights when the run used EMA), every sample for all N_sup steps,
- * streaming in batches. N-Queens: exact, valid, ceiling, overall and per Q; ARC: the augmentation vote with
- * pass@1/2/5/10 under both averaging rules and submission.json. Writes `RUN_DIR/eval/<split>-step-N/`.
+ * `eval RUN_DIR [--data test|validation|train] [--backend NAME] [--batch-size N] [--max-examples N]`:
+ * evaluates the latest checkpoint of a run folder (EMA weights when the run used EMA), every sample for all
+ * N_sup steps, streaming in batches. N-Queens: exact, valid, ceiling, overall and per Q; ARC: the
+ * augmentation vote with pass@1/2/5/10 under both averaging rules and submission.json. `validation` is the
+ * run's never-scored split (ARC: the held-out test pairs of `data.validation` training tasks; N-Queens: the
+ * validation boards). Writes `RUN_DIR/eval/<split>-step-N/`.
  *
  * @module
  */
@@ -73,7 +75,10 @@ export function makeCommand(): Command {
   return new Command("eval")
     .description("evaluate the latest checkpoint of a run folder")
     .argument("<run>", "run folder written by `train`")
-    .addOption(new Option("--data <split>", "split to evaluate").choices(["test", "train"]).default("test"))
+    .addOption(
+      new Option("--data <split>", "split to evaluate (validation: the run's data.validation split)")
+        .choices(["test", "validation", "train"]).default("test"),
+    )
     .addOption(backendOption())
     .addOption(
       new Option("--batch-size <n>", "rows per batch (default: the run's eval.batch_size)").argParser(positive),
@@ -81,7 +86,12 @@ export function makeCommand(): Command {
     .addOption(new Option("--max-examples <n>", "evaluate only the first N examples").argParser(positive))
     .action(async (
       runDir: string,
-      opts: { data: "test" | "train"; backend: BackendRequest; batchSize?: number; maxExamples?: number },
+      opts: {
+        data: "test" | "validation" | "train";
+        backend: BackendRequest;
+        batchSize?: number;
+        maxExamples?: number;
+      },
     ) => {
       await refuseExperimentFolder(runDir);
       const backend = await startBackend(opts.backend);

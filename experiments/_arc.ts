@@ -5,7 +5,10 @@
  *
  * @module
  */
-import type { RunResults } from "../lib/train/mod.ts";
+import { join } from "node:path";
+import { bootstrapRatios, pairedMeanIntervals } from "../lib/analysis/mod.ts";
+import { type Rng, stream } from "../lib/random/mod.ts";
+import { RUN_FILES, type RunResults } from "../lib/train/mod.ts";
 
 /** The two evaluation sets, with the short names row ids use. */
 export const TABLE1_SETS = [
@@ -144,4 +147,135 @@ export function arcPassAt(results: Pick<RunResults, "eval">): ArcPassAt | null {
 export function passCurve(results: Pick<RunResults, "eval_curve">): [number, number][] {
   const c = results.eval_curve ?? [];
   return c.filter((p) => typeof p["pass@2"] === "number").map((p) => [p.step, p["pass@2"] as number]);
+}
+
+/** One scored task of a row's eval_tasks.json: its labelled test inputs and, per k, the fraction solved. */
+export interface ArcTaskScore {
+  id: string;
+  tests: number;
+  [k: `pass@${number}`]: number;
+}
+
+/** A row's per-task scores: the scored test tasks, and the validation tasks when the run has them. */
+export interface ArcTaskScores {
+  test: ArcTaskScore[];
+  validation: ArcTaskScore[] | null;
+}
+
+/** Reads a finished row's eval_tasks.json (lib/train writes it for ARC runs); null when it has none. */
+export async function readArcTaskScores(rowDir: string): Promise<ArcTaskScores | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(join(rowDir, RUN_FILES.evalTasks));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+  const doc = JSON.parse(text) as { test?: ArcTaskScore[]; validation?: ArcTaskScore[] };
+  return { test: doc.test ?? [], validation: doc.validation ?? null };
+}
+
+/** How the ARC reports bootstrap over tasks: resamples, central coverage and the random stream's prefix. */
+export const ARC_BOOTSTRAP = { resamples: 2000, level: 0.95, stream: "arc/bootstrap" } as const;
+
+/** An interval `[low, high]`, null where there was nothing to resample. */
+export type ArcInterval = [number, number] | null;
+
+function interval(iv: [number, number]): ArcInterval {
+  return Number.isFinite(iv[0]) && Number.isFinite(iv[1]) ? iv : null;
+}
+
+/**
+ * The generator of one interval: stream `arc/bootstrap/<name>` of the experiment seed, so an interval
+ * depends on its own row (or pair) only, never on which other rows have finished.
+ */
+export function arcBootstrapRng(seed: number, name: string): Rng {
+  return stream(seed, `${ARC_BOOTSTRAP.stream}/${name}`);
+}
+
+/** pass@1 and pass@2 over tasks with their percentile-bootstrap intervals (shared resamples). */
+export interface PassIntervals {
+  tasks: number;
+  pass1: number | null;
+  pass2: number | null;
+  pass1Interval: ArcInterval;
+  pass2Interval: ArcInterval;
+}
+
+const mean = (x: readonly number[]) => x.length === 0 ? null : x.reduce((a, b) => a + b, 0) / x.length;
+
+/**
+ * pass@1 and pass@2 of per-task scores (TRM's per-task average) with percentile-bootstrap intervals over
+ * the tasks, drawn from `rng`.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "../lib/random/mod.ts";
+ * import { passIntervals } from "./_arc.ts";
+ * const tasks = [{ id: "a", tests: 1, "pass@1": 1, "pass@2": 1 }, { id: "b", tests: 2, "pass@1": 0, "pass@2": 0.5 }];
+ * passIntervals(tasks, Rng.fromSeed(0)).pass2; // 0.75
+ * ```
+ */
+export function passIntervals(tasks: readonly ArcTaskScore[], rng: Rng): PassIntervals {
+  const p1 = tasks.map((t) => t["pass@1"] ?? 0);
+  const p2 = tasks.map((t) => t["pass@2"] ?? 0);
+  const ones = tasks.map(() => 1);
+  const [i1, i2] = bootstrapRatios([{ num: p1, den: ones }, { num: p2, den: ones }], {
+    resamples: ARC_BOOTSTRAP.resamples,
+    level: ARC_BOOTSTRAP.level,
+    rng,
+  });
+  return {
+    tasks: tasks.length,
+    pass1: mean(p1),
+    pass2: mean(p2),
+    pass1Interval: interval(i1),
+    pass2Interval: interval(i2),
+  };
+}
+
+/** Two rows' pass@2 over the tasks both scored, and the difference b − a with its paired interval. */
+export interface PairedPass2 {
+  /** Tasks scored by both rows (the pairs resampled). */
+  tasks: number;
+  /** Tasks scored by only one of the rows (left out of the pairing). */
+  unpaired: number;
+  a: number | null;
+  b: number | null;
+  diff: number | null;
+  aInterval: ArcInterval;
+  bInterval: ArcInterval;
+  diffInterval: ArcInterval;
+}
+
+/**
+ * pass@2 of two rows over the tasks both scored (matched by id) and the difference b − a, with
+ * percentile-bootstrap intervals from the same resamples of the tasks.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "../lib/random/mod.ts";
+ * import { pairedPass2 } from "./_arc.ts";
+ * const t = (id: string, p: number) => ({ id, tests: 1, "pass@1": p, "pass@2": p });
+ * pairedPass2([t("a", 0), t("b", 1)], [t("a", 1), t("b", 1)], Rng.fromSeed(0)).diff; // 0.5
+ * ```
+ */
+export function pairedPass2(a: readonly ArcTaskScore[], b: readonly ArcTaskScore[], rng: Rng): PairedPass2 {
+  const byId = new Map(b.map((t) => [t.id, t]));
+  const common = a.filter((t) => byId.has(t.id)).sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  const pa = common.map((t) => t["pass@2"] ?? 0);
+  const pb = common.map((t) => byId.get(t.id)!["pass@2"] ?? 0);
+  const iv = pairedMeanIntervals(pa, pb, { resamples: ARC_BOOTSTRAP.resamples, level: ARC_BOOTSTRAP.level, rng });
+  const ma = mean(pa);
+  const mb = mean(pb);
+  return {
+    tasks: common.length,
+    unpaired: a.length + b.length - 2 * common.length,
+    a: ma,
+    b: mb,
+    diff: ma === null || mb === null ? null : mb - ma,
+    aInterval: interval(iv.a),
+    bInterval: interval(iv.b),
+    diffInterval: interval(iv.diff),
+  };
 }

@@ -178,3 +178,47 @@ Deno.test("train: a canvas smaller than a task the config names is exit 2 naming
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("eval --data validation scores an ARC run's never-scored split; a run without one is exit 2", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "train_cli_test_" });
+  try {
+    const data = join(dir, "data", "arc-agi-1");
+    for (const [sub, name] of [["training", "flip"], ["training", "mono3x3"], ["evaluation", "grow"]]) {
+      await Deno.mkdir(join(data, sub), { recursive: true });
+      await Deno.copyFile(join("fixtures", "data", "tasks", `${name}.json`), join(data, sub, `${name}.json`));
+    }
+    await Deno.mkdir(join(dir, "data", "concept-arc"), { recursive: true });
+    await Deno.copyFile(join("fixtures", "data", "tasks", "mono2x3.json"), join(dir, "data", "concept-arc", "m.json"));
+    const config = (validation: string) =>
+      `data: {kind: arc, data_dir: ${join(dir, "data")}, augmentations: 1, canvas: 6${validation}}\n` +
+      "model: {preset: arc-dis-compact, hidden: 16, heads: 2, layers: 1, mlp_multiple: 16, puzzle_emb_len: 1, " +
+      "n_sup: 2, h_cycles: 1, l_cycles: 1}\n" +
+      "train: {batch_size: 2, steps: 2, warmup_steps: 1, log_interval: 1, checkpoint_interval: 0, ema: false}\n" +
+      "eval: {batch_size: 4}\n";
+    const cfg = join(dir, "arc.yaml");
+    await Deno.writeTextFile(cfg, config(", validation: {tasks: 1}"));
+    const out = join(dir, "run");
+    const r = await cli("train", cfg, "--out", out, ...WASM);
+    assert.equal(r.code, 0, r.stderr);
+    const e = await cli("eval", out, ...WASM, "--data", "validation");
+    assert.equal(e.code, 0, e.stderr);
+    assert.match(e.stdout, /^Evaluated .* at step 2 on validation: \d+ examples\n/);
+    assert.match(e.stdout, /\n {2}pass@2: [\d.]+\n/);
+    const doc = JSON.parse(await Deno.readTextFile(join(out, "eval", "validation-step-000002", "eval.json")));
+    assert.equal(doc.split, "validation");
+    // One validation task (a training task's held-out test pair), scored apart from the evaluation task.
+    assert.equal(doc.result.counts.tasks, 1);
+    const results = JSON.parse(await Deno.readTextFile(join(out, "results.json"))).results;
+    assert.deepEqual(doc.result.pass_at_k_per_task, results.validation.pass_at_k_per_task);
+
+    const none = join(dir, "none.yaml");
+    await Deno.writeTextFile(none, config(""));
+    const plain = join(dir, "plain");
+    assert.equal((await cli("train", none, "--out", plain, ...WASM)).code, 0);
+    const n = await cli("eval", plain, ...WASM, "--data", "validation");
+    assert.equal(n.code, 2, n.stderr);
+    assert.match(errorLine(n), /^error: Cannot evaluate ARC on the "validation" split: the run has none/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -56,4 +56,12 @@ export {
   type WriteOptions,
 } from "./report.ts";
 export { type Improvement, improvementAt, MARGIN_EPS, policyStats, type StatLayout, statLayout } from "./policy.ts";
-export { type BootstrapOptions, bootstrapRatios, quantile, type RatioStat } from "./bootstrap.ts";
+export {
+  type BootstrapOptions,
+  bootstrapRatios,
+  meanInterval,
+  type PairedIntervals,
+  pairedMeanIntervals,
+  quantile,
+  type RatioStat,
+} from "./bootstrap.ts";

@@ -15,8 +15,11 @@ import { BY_Q_COLUMNS, cell, evalJson, METHOD_NAMES } from "./run_report.ts";
 
 /** Options of {@linkcode evaluateRun}. */
 export interface EvaluateRunOptions {
-  /** Which split (ARC: only "test"). Default "test". */
-  split?: "test" | "train";
+  /**
+   * Which split. Default "test". "validation": the run's never-scored split (`data.validation`), an error
+   * when it has none; ARC scores only "test" and "validation".
+   */
+  split?: "test" | "validation" | "train";
   /** Default: the run's `eval.batch_size`. */
   batchSize?: number;
   /** Default: all examples (the run's `eval.max_examples` is not applied). */

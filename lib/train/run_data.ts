@@ -190,6 +190,13 @@ export async function loadRunData(
     extraCounts.tasks_excluded = excluded.length;
     extraCounts.test_tasks = index.tasks.filter((t) => t.subset === spec.testSubset).length;
     extraCounts.test_inputs = index.tasks.reduce((a, t) => a + (t.subset === spec.testSubset ? t.test.length : 0), 0);
+    // What the canvas left out of the scored subset, so a report can say what was not scored.
+    const left = new Set(excluded.filter((e) => e.subset === spec.testSubset).map((e) => e.id));
+    extraCounts.test_tasks_excluded = left.size;
+    extraCounts.test_inputs_excluded = tasks.reduce(
+      (a, t) => a + (t.subset === spec.testSubset && left.has(t.id) ? t.test.length : 0),
+      0,
+    );
   }
   if (validation) {
     const v = splitCounts(validation);

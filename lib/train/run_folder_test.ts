@@ -149,6 +149,8 @@ Deno.test("ARC on a canvas: tasks that do not fit are left out and counted; a na
     [d.counts.canvas, d.counts.tasks_excluded, d.counts.test_tasks, d.counts.test_inputs, d.counts.validation_tasks],
     [6, 1, 1, 2, 1],
   );
+  // "big", an evaluation task, is what the canvas left out of the scored subset: 1 task, its 1 test input.
+  assert.deepEqual([d.counts.test_tasks_excluded, d.counts.test_inputs_excluded], [1, 1]);
   assert.ok(d.validation !== null);
   // `subset.tasks` picks among the tasks that fit: "big" sorts before "grow" but is not taken.
   const first = await loadRunData(config("canvas: 6, subset: {tasks: 1}"));
