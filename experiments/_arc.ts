@@ -7,8 +7,9 @@
  */
 import { join } from "node:path";
 import { bootstrapRatios, pairedMeanIntervals } from "../lib/analysis/mod.ts";
+import { readTextIfExists } from "../lib/io/mod.ts";
 import { type Rng, stream } from "../lib/random/mod.ts";
-import { RUN_FILES, type RunResults } from "../lib/train/mod.ts";
+import { type ArcTaskScore, RUN_FILES, type RunResults } from "../lib/train/mod.ts";
 
 /** The two evaluation sets, with the short names row ids use. */
 export const TABLE1_SETS = [
@@ -149,12 +150,8 @@ export function passCurve(results: Pick<RunResults, "eval_curve">): [number, num
   return c.filter((p) => typeof p["pass@2"] === "number").map((p) => [p.step, p["pass@2"] as number]);
 }
 
-/** One scored task of a row's eval_tasks.json: its labelled test inputs and, per k, the fraction solved. */
-export interface ArcTaskScore {
-  id: string;
-  tests: number;
-  [k: `pass@${number}`]: number;
-}
+/** One scored task of a row's eval_tasks.json (lib/train writes it). */
+export type { ArcTaskScore };
 
 /** A row's per-task scores: the scored test tasks, and the validation tasks when the run has them. */
 export interface ArcTaskScores {
@@ -164,13 +161,8 @@ export interface ArcTaskScores {
 
 /** Reads a finished row's eval_tasks.json (lib/train writes it for ARC runs); null when it has none. */
 export async function readArcTaskScores(rowDir: string): Promise<ArcTaskScores | null> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(join(rowDir, RUN_FILES.evalTasks));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
+  const text = await readTextIfExists(join(rowDir, RUN_FILES.evalTasks));
+  if (text === null) return null;
   const doc = JSON.parse(text) as { test?: ArcTaskScore[]; validation?: ArcTaskScore[] };
   return { test: doc.test ?? [], validation: doc.validation ?? null };
 }

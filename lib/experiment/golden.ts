@@ -8,6 +8,7 @@
  * @module
  */
 import { join } from "node:path";
+import { readTextIfExists } from "../io/mod.ts";
 
 /** Numbers a and b (golden) agree when |a - b| <= atol + rtol * |b|. */
 export interface Tolerance {
@@ -235,18 +236,10 @@ export async function compareFiles(
   files: readonly string[],
   tol: Tolerance | null,
 ): Promise<FileComparison[]> {
-  const read = async (path: string): Promise<string | null> => {
-    try {
-      return await Deno.readTextFile(path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return null;
-      throw e;
-    }
-  };
   const out: FileComparison[] = [];
   for (const file of files) {
-    const golden = await read(join(goldenDir, file));
-    const actual = await read(join(outputDir, file));
+    const golden = await readTextIfExists(join(goldenDir, file));
+    const actual = await readTextIfExists(join(outputDir, file));
     if (golden === null) {
       out.push({ file, status: "missing-golden", details: [`no golden ${join(goldenDir, file)}`] });
       continue;

@@ -27,7 +27,7 @@ import { join } from "node:path";
 import type { BackendInfo } from "../backend/mod.ts";
 import { canonicalJson, type MetricRecord, MetricsLog, type ProgressFn, RunFolder, sha256Hex } from "../report/mod.ts";
 import { InputError } from "../errors.ts";
-import { exists } from "../io/mod.ts";
+import { exists, readTextIfExists } from "../io/mod.ts";
 import { NonFiniteError, RUN_FILES, type RunResults, runTraining, sameTrainConfig } from "../train/mod.ts";
 import { type ExperimentBaseConfig, loadProfile, type ProfileName, type RowPlan, selectRows } from "./config.ts";
 import { type ComputeEstimate, estimateRow, type StepTiming } from "./estimate.ts";
@@ -106,15 +106,6 @@ export interface ExperimentOutcome {
   estimates: Map<string, ComputeEstimate>;
 }
 
-async function readText(path: string): Promise<string | null> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-}
-
 /**
  * Reads a row back when its run has finished with this row's config; null otherwise.
  *
@@ -125,18 +116,18 @@ async function readText(path: string): Promise<string | null> {
  * ```
  */
 export async function readFinishedRow(plan: RowPlan, dir: string): Promise<FinishedRow | null> {
-  const config = await readText(join(dir, RUN_FILES.config));
+  const config = await readTextIfExists(join(dir, RUN_FILES.config));
   if (config === null || (config !== plan.loaded.resolvedYaml && !sameTrainConfig(config, plan.loaded.hash))) {
     return null;
   }
-  const text = await readText(join(dir, RUN_FILES.results));
+  const text = await readTextIfExists(join(dir, RUN_FILES.results));
   if (text === null) return null;
   const doc = JSON.parse(text) as {
     hashes?: { config_sha256?: string; data_sha256?: string };
-    results?: RunResults;
+    results?: Partial<RunResults>;
   };
-  if (doc.hashes?.config_sha256 !== plan.loaded.hash || !doc.results) return null;
-  const r = doc.results as Partial<RunResults>;
+  const r = doc.results;
+  if (doc.hashes?.config_sha256 !== plan.loaded.hash || !r) return null;
   if (typeof r.method !== "string" || !Array.isArray(r.eval_curve) || typeof r.forward_passes !== "object") {
     throw new InputError(
       `Cannot read row "${plan.id}": "${join(dir, RUN_FILES.results)}" has no training-run results ` +
@@ -144,7 +135,7 @@ export async function readFinishedRow(plan: RowPlan, dir: string): Promise<Finis
     );
   }
   const metrics = (await MetricsLog.load(join(dir, RUN_FILES.metrics))).records();
-  return { plan, dir, results: doc.results, dataHash: doc.hashes.data_sha256 ?? "", metrics };
+  return { plan, dir, results: r as RunResults, dataHash: doc.hashes.data_sha256 ?? "", metrics };
 }
 
 /**

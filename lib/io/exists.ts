@@ -41,3 +41,21 @@ export async function isDirectory(path: string): Promise<boolean> {
     throw e;
   }
 }
+
+/**
+ * The text of the file at `path`, or null where there is none; any other failure is thrown.
+ *
+ * @example
+ * ```ts
+ * import { readTextIfExists } from "./exists.ts";
+ * await readTextIfExists("/no/such/file"); // null
+ * ```
+ */
+export async function readTextIfExists(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}

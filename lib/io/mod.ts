@@ -1,5 +1,5 @@
 /**
- * File helpers shared by every area: atomic writes, and whether a path exists.
+ * File helpers shared by every area: atomic writes, whether a path exists, and reading a file that may be absent.
  *
  * @example
  * ```ts
@@ -10,4 +10,4 @@
  * @module
  */
 export { replaceDirAtomic, writeFileAtomic, writeStreamAtomic, writeTextAtomic } from "./atomic.ts";
-export { exists, isDirectory } from "./exists.ts";
+export { exists, isDirectory, readTextIfExists } from "./exists.ts";

@@ -52,6 +52,7 @@ export {
   CHECKPOINT_VERSION,
   checkpointDirName,
   type CheckpointState,
+  checkpointStep,
   findLatestCheckpoint,
   type JsonValue,
   loadCheckpoint,
@@ -89,6 +90,8 @@ export { asFloatArrays, buildModel, type BuiltModel } from "./build_model.ts";
 export { type OpenRunOptions, openTrainedRun, type TrainedRun } from "./reopen_run.ts";
 export {
   type ArcEvalJson,
+  type ArcTaskScore,
+  arcTaskScores,
   type EvalCurvePoint,
   type EvalJson,
   type NQueensEvalJson,

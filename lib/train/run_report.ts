@@ -137,15 +137,22 @@ export function evalJson(r: EvalResult): EvalJson {
   };
 }
 
+/** One scored task of eval_tasks.json: its labelled test inputs and, per k, the fraction solved. */
+export interface ArcTaskScore {
+  id: string;
+  tests: number;
+  [k: `pass@${number}`]: number;
+}
+
 /**
  * Per scored task (sorted by id): its labelled test inputs and, for each k, the fraction of them whose
  * answer ranks within the top k (TRM's per-task score; pass@k is the mean of these over the tasks).
  */
-export function arcTaskScores(r: EvalResult): { id: string; tests: number; [k: string]: number | string }[] {
+export function arcTaskScores(r: EvalResult): ArcTaskScore[] {
   if (r.kind !== "arc") return [];
   return r.scores.tasks.map((t) => {
     const labelled = t.tests.filter((x) => x.labelled);
-    const out: { id: string; tests: number; [k: string]: number | string } = { id: t.id, tests: labelled.length };
+    const out: ArcTaskScore = { id: t.id, tests: labelled.length };
     for (const k of r.scores.passKs) {
       const solved = labelled.filter((x) => x.correctRank !== null && x.correctRank <= k).length;
       out[`pass@${k}`] = labelled.length > 0 ? solved / labelled.length : 0;
