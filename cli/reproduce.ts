@@ -268,6 +268,24 @@ export function makeCommand(): Command {
         throw new InputError("Cannot use --seeds with --seed or --train-only: --seeds runs each seed itself");
       }
       const backend = await startBackend(opts.backend);
+      // The command that resumes this whole invocation (every seed of --seeds), printed on Ctrl-C.
+      const resumeArgs = [
+        "reproduce",
+        name,
+        "--profile",
+        opts.profile,
+        ...opts.set.flatMap((s) => ["--set", s]),
+        ...(opts.seed === undefined ? [] : ["--seed", String(opts.seed)]),
+        ...(opts.seeds === undefined ? [] : ["--seeds", opts.seeds]),
+        ...(opts.rows === undefined ? [] : ["--rows", opts.rows.join(",")]),
+        ...(opts.dataDir === undefined ? [] : ["--data-dir", opts.dataDir]),
+        ...(opts.jobs > 1 ? ["--jobs", String(opts.jobs)] : []),
+        "--backend",
+        opts.backend,
+        "--out",
+        root,
+        "--resume",
+      ];
       const runOne = async (out: string, seed: number | undefined) => {
         const overrides = [...opts.set, ...(seed === undefined ? [] : [`seed=${seed}`])];
         const progress = progressRouter();
@@ -279,23 +297,7 @@ export function makeCommand(): Command {
           ...(seed === undefined ? [] : ["--seed", String(seed)]),
         ];
         // A --train-only child of --jobs leaves the message to its parent, which names the whole experiment.
-        const release = opts.trainOnly ? () => {} : resumeOnInterrupt([
-          "reproduce",
-          name,
-          "--profile",
-          opts.profile,
-          ...opts.set.flatMap((s) => ["--set", s]),
-          ...(opts.seed === undefined ? [] : ["--seed", String(opts.seed)]),
-          ...(opts.seeds === undefined ? [] : ["--seeds", opts.seeds]),
-          ...(opts.rows === undefined ? [] : ["--rows", opts.rows.join(",")]),
-          ...(opts.dataDir === undefined ? [] : ["--data-dir", opts.dataDir]),
-          ...(opts.jobs > 1 ? ["--jobs", String(opts.jobs)] : []),
-          "--backend",
-          opts.backend,
-          "--out",
-          root,
-          "--resume",
-        ], () => progress.stop());
+        const release = opts.trainOnly ? () => {} : resumeOnInterrupt(resumeArgs, () => progress.stop());
         let outcome;
         try {
           outcome = await runExperiment(spec, {

@@ -22,7 +22,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { CheckpointError } from "../errors.ts";
 import { exists, replaceDirAtomic, writeTextAtomic } from "../io/mod.ts";
 import type { RngState } from "../random/mod.ts";
@@ -79,6 +79,21 @@ const STEP_DIR = /^step-(\d{6,})$/;
 /** `step-000123` for step 123 (at least six digits; ordering is by the parsed number). */
 export function checkpointDirName(step: number): string {
   return `step-${String(step).padStart(6, "0")}`;
+}
+
+/**
+ * The step a checkpoint folder holds, read from its name (the inverse of {@linkcode checkpointDirName}),
+ * without opening the checkpoint; null for a path whose last part is not such a name.
+ *
+ * @example
+ * ```ts
+ * import { checkpointStep } from "./checkpoint.ts";
+ * checkpointStep("runs/x/checkpoints/step-000123"); // 123
+ * ```
+ */
+export function checkpointStep(dir: string): number | null {
+  const m = STEP_DIR.exec(basename(dir));
+  return m ? Number(m[1]) : null;
 }
 
 function checkpointsDir(runDir: string): string {

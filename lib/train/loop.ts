@@ -31,7 +31,13 @@ import { numExamples } from "../data/mod.ts";
 import { forwardPasses } from "../model/mod.ts";
 import type { ForwardPassStats } from "../method/mod.ts";
 import { type MetricRecord, type ProgressFn, RunFolder } from "../report/mod.ts";
-import { type CheckpointState, findLatestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import {
+  type CheckpointState,
+  checkpointStep,
+  findLatestCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "./checkpoint.ts";
 import {
   DEFAULT_CHECKPOINT_MINUTES,
   type LoadedTrainConfig,
@@ -269,7 +275,6 @@ class TrainingSession {
     const minutes = t.checkpoint_minutes ?? DEFAULT_CHECKPOINT_MINUTES;
     // A checkpoint reads state back and changes none of it, so when one is taken never changes a training byte.
     const timeDue = () => minutes > 0 && performance.now() - this.#lastCheckpointAt >= minutes * 60_000;
-    this.#lastCheckpointAt = performance.now();
     for (let step = start + 1; step <= total; step++) {
       await this.#step(step);
       const last = step === total;
@@ -514,9 +519,8 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
   } catch (e) {
     if (!(e instanceof NonFiniteError) || e.context !== null) throw e;
     const latest = await findLatestCheckpoint(opts.runDir);
-    // The folder name holds the step (checkpointDirName): no need to read a checkpoint that may be gigabytes.
-    const m = latest === null ? null : /step-(\d+)$/.exec(latest);
-    const lastCheckpoint = m ? Number(m[1]) : null;
+    // From the folder name: no need to read a checkpoint that may be gigabytes.
+    const lastCheckpoint = latest === null ? null : checkpointStep(latest);
     throw e.within({ runDir: opts.runDir, lastCheckpoint });
   } finally {
     session?.dispose();
