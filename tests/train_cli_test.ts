@@ -58,9 +58,9 @@ Deno.test("config and input errors exit 2 naming the file and key; an unavailabl
     assert.equal(
       errorLine(r),
       `error: Cannot load config "${bad}": unknown key "train.step" (expected one of: ` +
-        "batch_size, beta1, beta2, checkpoint_interval, dis_fetch, dis_stagger, ema, ema_rate, epochs, eval_interval, " +
-        "grad_clip, keep_checkpoints, log_interval, lr, lr_min_ratio, optimizer, puzzle_emb_lr, puzzle_emb_weight_decay, " +
-        "steps, warmup_steps, ...)",
+        "batch_size, beta1, beta2, checkpoint_interval, checkpoint_minutes, dis_fetch, dis_stagger, ema, ema_rate, " +
+        "epochs, eval_interval, grad_clip, keep_checkpoints, log_interval, lr, lr_min_ratio, optimizer, puzzle_emb_lr, " +
+        "puzzle_emb_weight_decay, steps, ...)",
     );
     assert.match(r.stderr, /^Usage: trm-dis train \[options\] <config>\n/);
 
