@@ -120,7 +120,7 @@ const LABEL_CHAR_PX = 6;
 /** The axis properties of an {@linkcode AxisFormat}. */
 function axisFormat(f: AxisFormat | undefined): Record<string, unknown> {
   if (f?.percent) return { format: ".0%" };
-  if (f?.integer) return { format: "d", tickMinStep: 1 };
+  if (f?.integer) return { format: ",d", tickMinStep: 1 };
   return {};
 }
 

@@ -268,6 +268,17 @@ Deno.test("plots: integer and percent axes, reference lines, interval bands and 
   assert.ok(!texts.some((t) => /^\d+\.\d+$/.test(t)), `fractional tick labels: ${texts.join("|")}`);
   for (const t of ["1", "2", "3", "0%", "40%", "100%", "paper 69%", "ceiling"]) assert.ok(texts.includes(t), t);
   assert.equal((line.match(/aria-roledescription="area mark"/g) ?? []).length, 1, "one interval band");
+  const big = svgTexts(
+    await lineChartSvg({
+      title: "calls",
+      xLabel: "training network applications",
+      yLabel: "exact",
+      x: { integer: true },
+      series: [{ name: "DIS", points: [[0, 0.1], [2_000_000, 0.3]] }],
+    }),
+  );
+  assert.ok(big.includes("1,000,000"), `large counts get thousands separators: ${big.join("|")}`);
+  assert.ok(!big.some((t) => /^\d{5,}$/.test(t)), `an unseparated large tick: ${big.join("|")}`);
   assert.equal((line.match(/aria-roledescription="rule mark"/g) ?? []).length, 2, "two reference lines");
 
   const bars = await barChartSvg({
