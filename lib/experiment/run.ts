@@ -51,6 +51,7 @@ export type ExperimentEvent =
 
 /** Options of {@linkcode runExperiment}. */
 export interface RunExperimentOptions {
+  /** The profile to run. */
   profile: ProfileName;
   /** The experiment folder. */
   out: string;
@@ -83,6 +84,7 @@ export interface RunExperimentOptions {
   backend?: BackendInfo | null;
   /** The command line, for provenance. */
   command?: readonly string[];
+  /** Called as rows are planned, skipped, started and finished, and when the report is written. */
   onEvent?: (e: ExperimentEvent) => void;
   /** Progress of training, evaluation and analysis; labels start with the row id. */
   onProgress?: ProgressFn;
@@ -90,6 +92,7 @@ export interface RunExperimentOptions {
 
 /** What {@linkcode runExperiment} returns. */
 export interface ExperimentOutcome {
+  /** The experiment folder (`out`). */
   dir: string;
   /** Rows trained (or continued) in this invocation. */
   trained: string[];
