@@ -77,8 +77,9 @@ export interface RunExperimentOptions {
   estimate?: boolean;
   /** Stop after the estimates. */
   estimateOnly?: boolean;
-  /** Steps and batch of the estimate's measurement. */
+  /** Optimiser steps of the estimate's measurement. */
   estimateSteps?: number;
+  /** Batch size of the estimate's measurement. */
   estimateBatch?: number;
   /** The backend in use (initialise it first), for provenance. */
   backend?: BackendInfo | null;
@@ -106,6 +107,7 @@ export interface ExperimentOutcome {
   summary: string[];
   /** Every selected row had finished before this invocation, so nothing was trained. */
   complete: boolean;
+  /** The compute estimate of each row left to train, by row id (empty unless `estimate` or `estimateOnly`). */
   estimates: Map<string, ComputeEstimate>;
 }
 
