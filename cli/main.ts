@@ -28,6 +28,9 @@ const COMMANDS: { makeCommand(): Command }[] = [
   verify,
 ];
 
+/** commander's program type, which {@linkcode makeProgram} returns. */
+export type { Command } from "commander";
+
 /** Builds the program with every subcommand. */
 export function makeProgram(): Command {
   const program = new Command("trm-dis")

@@ -11,6 +11,12 @@
 
 /** The user's input is wrong: exit code 2. */
 export class InputError extends Error {
+  /**
+   * An error the CLI reports with exit code 2.
+   *
+   * @param message What was done and what was wrong, action first (`Cannot load config "a.yaml": ...`).
+   * @param options The underlying cause, if any.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "InputError";
@@ -19,6 +25,12 @@ export class InputError extends Error {
 
 /** A config file, an override or a config value is wrong. */
 export class ConfigError extends InputError {
+  /**
+   * An {@linkcode InputError} about a config.
+   *
+   * @param message What was done and what was wrong, naming the file and key.
+   * @param options The underlying cause, if any.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "ConfigError";
@@ -27,6 +39,12 @@ export class ConfigError extends InputError {
 
 /** A data file (ARC JSON, a dataset folder) is malformed or missing. */
 export class DataError extends InputError {
+  /**
+   * An {@linkcode InputError} about a data file.
+   *
+   * @param message What was done and what was wrong, naming the file.
+   * @param options The underlying cause, if any.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "DataError";
@@ -35,6 +53,12 @@ export class DataError extends InputError {
 
 /** A checkpoint is corrupt, truncated, or belongs to another config: a runtime failure (exit 1). */
 export class CheckpointError extends Error {
+  /**
+   * An error the CLI reports with exit code 1.
+   *
+   * @param message What was done and what was wrong, naming the checkpoint.
+   * @param options The underlying cause, if any.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "CheckpointError";

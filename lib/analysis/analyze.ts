@@ -92,12 +92,17 @@ export interface PolicyRow {
   dLdw0: number;
   /** Mean dL/dw at w = 1. */
   dLdw1: number;
+  /** Mean cross-entropy -log pi_hat(y*) per supervised token, before the update (nats). */
   ceBefore: number;
+  /** Mean cross-entropy -log pi_plus(y*) per supervised token, after the update (nats). */
   ceAfter: number;
+  /** Fraction of supervised tokens whose argmax under pi_hat is y*. */
   tokenAccBefore: number;
+  /** Fraction of supervised tokens whose argmax under pi_plus is y*. */
   tokenAccAfter: number;
   /** Fraction of examples whose every supervised token is right; null for token-class rows. */
   exactBefore: number | null;
+  /** As `exactBefore`, under pi_plus; null for token-class rows. */
   exactAfter: number | null;
   /** Overall rows only. */
   intervals?: StepIntervals;
@@ -107,32 +112,46 @@ export interface PolicyRow {
 
 /** Guided decoding at one weight. */
 export interface GuidanceRow {
+  /** The weight: pi_w = softmax((1 - w) logits_before + w logits_after); 1 is ordinary inference. */
   w: number;
   /** Per supervision step (index s - 1), against the final label. */
   tokenAcc: number[];
+  /** Fraction of examples all of whose supervised tokens are right, per supervision step (index s - 1). */
   exact: number[];
   /** N-Queens: valid completions per step; null otherwise. */
   valid: number[] | null;
   /** Paired bootstrap intervals of the last step's gain over w = 1 (ordinary inference). */
   exactGain: Interval;
+  /** Interval of the token-accuracy gain at the last step over w = 1. */
   tokenAccGain: Interval;
+  /** Interval of the valid-completion gain at the last step over w = 1; null when not N-Queens. */
   validGain: Interval | null;
 }
 
 /** What {@linkcode analyzeModel} returns: plain JSON, for results.json and the report. */
 export interface AnalysisResult {
+  /** Layout version, {@linkcode ANALYSIS_FORMAT} when written. */
   format: number;
+  /** The training method of the analysed model. */
   method: "trm" | "dis";
+  /**
+   * The model's recursion: N_sup, T (hCycles), n (lCycles), whether each step's argmax is the next step's input,
+   * and network applications per sample.
+   */
   recursion: { nSup: number; hCycles: number; lCycles: number; autoregressive: boolean; forwardPasses: number };
+  /** What the data was, which names the token classes. */
   kind: AnalysisKind;
   /** Examples analysed (those with at least one supervised token). */
   examples: number;
+  /** Supervised tokens over all analysed examples. */
   tokens: number;
   /** SHA-256 of the analysed examples (inputs, labels, puzzle ids as int32 little-endian), in order. */
   dataHash: string;
   /** The margin weights, ascending (0 and 1 included). */
   weights: number[];
+  /** Threshold above which a token's margin counts as positive ({@linkcode MARGIN_EPS}). */
   marginEps: number;
+  /** How the intervals were drawn: resamples, coverage, master seed and the name of the random stream. */
   bootstrap: { resamples: number; level: number; seed: number; stream: string };
   /** Whole-step rows, one per step. */
   steps: PolicyRow[];

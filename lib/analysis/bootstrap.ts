@@ -9,7 +9,9 @@ import type { Rng } from "../random/mod.ts";
 
 /** One ratio statistic: sum_i c_i num[i] / sum_i c_i den[i], c = how often example i is drawn. */
 export interface RatioStat {
+  /** Per-example numerators, one per example. */
   num: ArrayLike<number>;
+  /** Per-example denominators, as many as `num` (1 each for a plain mean). */
   den: ArrayLike<number>;
 }
 

@@ -142,8 +142,9 @@ export interface Improvement {
   margin: number;
   /** dL/dw = -margin. */
   dLdw: number;
-  /** -log pi_hat(y*) and -log pi_plus(y*). */
+  /** -log pi_hat(y*), before the update (nats). */
   ceBefore: number;
+  /** -log pi_plus(y*), after the update (nats). */
   ceAfter: number;
 }
 

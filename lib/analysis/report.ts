@@ -25,14 +25,19 @@ import type { AnalysisResult, Interval, PolicyRow } from "./analyze.ts";
 
 /** One analysed run and the name it carries in tables and legends (e.g. `TRM`, `DIS`). */
 export interface NamedAnalysis {
+  /** Label of the run in tables and plot legends. */
   name: string;
+  /** The run's diagnostics, as `analyzeModel` returned them. */
   result: AnalysisResult;
 }
 
 /** A plot of the analysis: render `chart` with lineChartSvg and write it as `file` beside the report. */
 export interface AnalysisPlot {
+  /** File name of the SVG, relative to the report (starts with the section's `plotPrefix`). */
   file: string;
+  /** Caption of the plot in the report. */
   title: string;
+  /** The chart to render. */
   chart: LineChart;
 }
 

@@ -52,10 +52,13 @@ type BlasLib = Deno.DynamicLibrary<typeof SYMBOLS>;
 
 /** What the BLAS accelerator is doing, for provenance. */
 export interface BlasStatus {
+  /** True when OpenBLAS is loaded and its matmul kernels are installed. */
   active: boolean;
   /** Library file and its configuration string, when loaded. */
   library?: string;
+  /** OpenBLAS's build configuration string (`openblas_get_config`), when loaded. */
   config?: string;
+  /** Threads OpenBLAS uses (`openblas_get_num_threads`), when loaded. */
   threads?: number;
   /** Why it is off. */
   reason?: string;

@@ -17,8 +17,11 @@ import { installFusedKernels } from "./fused_kernels.ts";
 import { tf } from "./tf.ts";
 import { installWebgpuKernels, uninstallWebgpuKernels } from "./webgpu_kernels.ts";
 
+/** The backends `--backend` accepts besides `auto`, in no order of preference (see {@linkcode AUTO_ORDER}). */
 export const BACKEND_NAMES = ["cpu", "wasm", "webgpu", "tensorflow", "tensorflow-gpu"] as const;
+/** One of {@linkcode BACKEND_NAMES}. */
 export type BackendName = typeof BACKEND_NAMES[number];
+/** What a caller may ask for: a backend by name, or `auto` for the first that starts. */
 export type BackendRequest = BackendName | "auto";
 
 /** Options of {@linkcode initBackend}. */
@@ -46,6 +49,14 @@ export interface BackendInfo {
 
 /** A backend was asked for by name but cannot be used here. */
 export class BackendUnavailableError extends Error {
+  /**
+   * Builds the message `Cannot use backend "<backend>": <reason>. <hint>`.
+   *
+   * @param backend The backend that was asked for.
+   * @param reason Why it cannot start here.
+   * @param hint How to get it (a package to install, a flag).
+   * @param options The underlying cause, if any.
+   */
   constructor(readonly backend: BackendName, reason: string, readonly hint: string, options?: ErrorOptions) {
     super(`Cannot use backend "${backend}": ${reason}. ${hint}`, options);
     this.name = "BackendUnavailableError";

@@ -5,6 +5,7 @@
  *
  * @module
  */
+/** TensorFlow.js (the `@tensorflow/tfjs` umbrella package, version pinned in deno.json), with the PROD flag set. */
 import * as tf from "@tensorflow/tfjs";
 
 // PROD silences tfjs's console banners ("looks like you are running TensorFlow.js in Node.js"), which

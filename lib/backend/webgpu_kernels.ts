@@ -28,6 +28,7 @@ import { type Tensor, tf } from "./tf.ts";
 const ROPE_ATTENTION_GRAD = "TrmDisRopeAttentionGrad";
 /** The fused stablemax cross-entropy's kernels (webgpu only; lib/train runs the op chain elsewhere). */
 export const STABLEMAX_CE = "TrmDisStablemaxCe";
+/** Kernel name of the fused stablemax cross-entropy's gradient (webgpu only). */
 export const STABLEMAX_CE_GRAD = "TrmDisStablemaxCeGrad";
 /** The fused optimiser update's kernel name (webgpu only; lib/train runs the op chain elsewhere). */
 export const ADAM_UPDATE = "TrmDisAdamUpdate";
@@ -647,14 +648,23 @@ export type AdamUpdateKind = "adam-atan2" | "adam-atan2-lucidrains" | "adamw";
  * - `s0`, `s1`, `s2`: the rule's step constants (see the shader), `eps`: AdamW's epsilon.
  */
 export interface AdamUpdateScalars {
+  /** Weight-decay factor: `p *= decay` before the step (1 where none). */
   decay: number;
+  /** Weight of the new gradient in the first moment, `1 - b1`. */
   w1: number;
+  /** Weight of the squared gradient in the second moment, `1 - b2`. */
   w2: number;
+  /** First-moment decay: AdamW's beta1, or `1 - w1` as the adam-atan2 chains compute it. */
   b1: number;
+  /** Second-moment decay: AdamW's beta2, or `1 - w2` as the adam-atan2 chains compute it. */
   b2: number;
+  /** `sqrt(bc2)` (adamw, adam-atan2) or `b^2 / bc2` (lucidrains), bc2 the second moment's bias correction. */
   s0: number;
+  /** Step scale: `-lr / bc1` (adamw), `lr / bc1` (adam-atan2, subtracted) or `-lr * a` (lucidrains). */
   s1: number;
+  /** `1 / bc1` (lucidrains), scaling the first moment inside atan2; 0 and unused elsewhere. */
   s2: number;
+  /** AdamW's epsilon, added to the denominator (unused by the atan2 rules). */
   eps: number;
 }
 

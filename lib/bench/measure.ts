@@ -44,19 +44,25 @@ export interface BenchOptions {
 
 /** One benchmark result. */
 export interface BenchMeasurement {
+  /** The benchmark preset's name (one of `BENCH_PRESETS`). */
   preset: string;
+  /** The tfjs backend it ran on. */
   backend: string;
+  /** Samples per batch (B). */
   batch: number;
   /** What one training unit is. */
   trainUnit: string;
   /** Median time of a training unit. */
   trainUnitMs: number;
+  /** Training throughput, samples per second, from the median unit time. */
   trainSamplesPerS: number;
   /** Median time of inference on B samples (null when not measured). */
   inferMs: number | null;
+  /** Inference throughput, samples per second (null when not measured). */
   inferSamplesPerS: number | null;
   /** Every timed repeat, in order. */
   trainTimesMs: number[];
+  /** Every timed inference repeat, in order (empty when not measured). */
   inferTimesMs: number[];
   /** Peak resident memory of the process (Linux VmHWM; elsewhere the largest RSS sampled). */
   peakRssBytes: number;
@@ -69,6 +75,7 @@ export interface BenchMeasurement {
    * the median over the timed repeats; null elsewhere.
    */
   gpuTrain: GpuCounters | null;
+  /** As `gpuTrain`, for an inference call. */
   gpuInfer: GpuCounters | null;
 }
 

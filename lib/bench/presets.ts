@@ -16,17 +16,22 @@ export const BENCH_PRESETS = [
   "dis-compact-arc",
   "dis-medium-arc",
 ] as const;
+/** One of {@linkcode BENCH_PRESETS}. */
 export type BenchPresetName = typeof BENCH_PRESETS[number];
 
 /** What one benchmark preset trains. */
 export interface BenchSpec {
+  /** The preset's name, one of {@linkcode BENCH_PRESETS}. */
   name: string;
   /** The lib/model preset it is built from. */
   modelPreset: string;
   /** The data's shape: vocabulary (without DIS's mask token), sequence length, puzzle ids. */
   data: { vocabSize: number; seqLen: number; numPuzzleIds: number };
+  /** The network's sizes. */
   backbone: BackboneConfig;
+  /** The method and its recursion (TRM or DIS). */
   method: MethodConfig;
+  /** The update rule it trains with. */
   optimizer: OptimizerKind;
 }
 

@@ -14,6 +14,7 @@ import { tf } from "../backend/mod.ts";
 
 /** Per-kernel totals of one profiled call. */
 export interface KernelProfile {
+  /** The tfjs backend the call ran on. */
   backend: string;
   /** Wall time of the whole call. */
   wallMs: number;

@@ -18,12 +18,17 @@ export type TorchPython = { python: string; torch: string } | { python: null; re
 
 /** The reference's figures (medians of its units). */
 export interface ReferenceResult {
+  /** The Python interpreter that ran the reference. */
   python: string;
+  /** torch's version string. */
   torch: string;
+  /** CPU threads torch was given. */
   threads: number;
   /** "cpu" or "cuda". */
   device: string;
+  /** Median time of one training unit, milliseconds. */
   trainStepMs: number;
+  /** Training throughput, samples per second. */
   trainSamplesPerS: number;
   /** Null when inference was not measured. */
   inferSamplesPerS: number | null;
@@ -82,7 +87,9 @@ export async function findTorchPython(): Promise<TorchPython> {
 
 /** A running bench_ref.py in `--serve` mode: it times one unit per request, alternating with ours. */
 export class ReferenceSession {
+  /** Every timed training unit of the reference, milliseconds, in order. */
   readonly trainTimesMs: number[] = [];
+  /** Every timed inference call of the reference, milliseconds, in order. */
   readonly inferTimesMs: number[] = [];
   /** Where torch runs: "cpu" or "cuda" (fp32, TF32 off). */
   device = "cpu";

@@ -36,7 +36,9 @@ export const experimentInfoSchema: z.ZodType<ExperimentInfo> = z.strictObject({
 export interface ExperimentEntry {
   /** The file name without `.ts`: what `reproduce <name>` takes. */
   name: string;
+  /** Path of the module: the folder joined with its file name. */
   file: string;
+  /** The module's validated `info`. */
   info: ExperimentInfo;
   /** The loaded module (lib/experiment's registry reads its `spec`). */
   module: Record<string, unknown>;

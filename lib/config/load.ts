@@ -43,7 +43,9 @@ export interface ConfigOptions {
 export interface Override {
   /** The override as given, e.g. `model.hidden_size=512`. */
   text: string;
+  /** The key path, split at the dots: `["model", "hidden_size"]`. */
   path: string[];
+  /** The value, parsed as YAML (`512` is a number, `true` a boolean, `abc` a string). */
   value: unknown;
 }
 

@@ -21,6 +21,8 @@
  * @module
  */
 export { z } from "zod";
+/** zod's types that the exported schemas and loaders name in their signatures (`z.ZodType`, `z.output`, ...). */
+export type { output, ZodArray, ZodDefault, ZodInt, ZodNullable, ZodString, ZodType } from "zod";
 export { ConfigError } from "../errors.ts";
 export {
   configHash,

@@ -14,21 +14,27 @@ import { ARC_MAX_SIZE, type Grid } from "./augment.ts";
 
 /** One demonstration or test pair. */
 export interface ArcPair {
+  /** The grid shown to the solver. */
   input: Grid;
+  /** The grid it should produce. */
   output: Grid;
 }
 
 /** One task: its demonstration (`train`) and `test` pairs. */
 export interface ArcTask {
+  /** The task's id: its file name without `.json`, or its key in a Kaggle-form file (e.g. `007bbfb7`). */
   id: string;
   /** TRM's subset name: training, evaluation, concept, training2, evaluation2. */
   subset: ArcSubset;
+  /** Demonstration pairs, which the solver sees with their outputs. */
   train: ArcPair[];
+  /** Test pairs, whose outputs are to be predicted. */
   test: ArcPair[];
 }
 
 /** TRM's subset names. */
 export const ARC_SUBSETS = ["training", "evaluation", "concept", "training2", "evaluation2"] as const;
+/** One of {@linkcode ARC_SUBSETS}. */
 export type ArcSubset = typeof ARC_SUBSETS[number];
 
 /** Where each subset lives in the data directory (per-task layout). */
@@ -45,6 +51,7 @@ export const ARC_SETS = {
   "arc-agi-1": { subsets: ["training", "evaluation", "concept"], testSubset: "evaluation" },
   "arc-agi-2": { subsets: ["training2", "evaluation2", "concept"], testSubset: "evaluation2" },
 } as const satisfies Record<string, { subsets: readonly ArcSubset[]; testSubset: ArcSubset }>;
+/** A set of {@linkcode ARC_SETS}: `arc-agi-1` or `arc-agi-2`. */
 export type ArcSetName = keyof typeof ARC_SETS;
 
 /** Where tasks are read from: the upstream per-task files, or TRM's Kaggle-form files. */
@@ -261,9 +268,16 @@ export function taskToJson(t: ArcTask): { train: unknown[]; test: unknown[] } {
 
 /** The largest grid of a task: where it is (`train[0].output`), its shape, and its longer side. */
 export interface LargestGrid {
+  /**
+   * Which grid it is, as a path into the task: `train[0].output`, `test[1].input`, ... (empty for a task with no
+   * grids).
+   */
   where: string;
+  /** Rows. */
   h: number;
+  /** Columns. */
   w: number;
+  /** The longer of `h` and `w`. */
   side: number;
 }
 
@@ -295,8 +309,11 @@ export function largestGrid(task: ArcTask): LargestGrid {
 
 /** Tasks kept on a canvas and those left out, each with its largest grid. */
 export interface CanvasFit {
+  /** Side of the square canvas, in cells. */
   canvas: number;
+  /** Tasks whose every grid fits, in input order. */
   kept: ArcTask[];
+  /** Tasks with a grid larger than the canvas, in input order, each with that grid. */
   excluded: { task: ArcTask; largest: LargestGrid }[];
 }
 
@@ -326,8 +343,11 @@ export function fitCanvas(tasks: readonly ArcTask[], canvas: number): CanvasFit 
 
 /** Per subset: tasks and test inputs in all, and those kept on each canvas side. */
 export interface CanvasCount {
+  /** The subset counted. */
   subset: ArcSubset;
+  /** Tasks in the subset. */
   tasks: number;
+  /** Test inputs over those tasks. */
   testInputs: number;
   /** By canvas side, in the order asked for. */
   kept: { canvas: number; tasks: number; testInputs: number }[];

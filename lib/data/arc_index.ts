@@ -71,12 +71,17 @@ export type DataProgress = (p: { done: number; total: number; fields?: Record<st
 
 /** The tasks of a build and every accepted augmentation. */
 export interface ArcIndex {
+  /** The TRM build the tasks came from, or `custom` for {@linkcode buildArcIndexFromTasks}. */
   set: ArcSetName | "custom";
+  /** The file layout the tasks were read from, or `custom` for {@linkcode buildArcIndexFromTasks}. */
   source: ArcSource | "custom";
+  /** Master seed of the shuffle and the augmentations. */
   seed: number;
   /** Augmentations asked for per task (TRM's `num_aug`). */
   augmentations: number;
+  /** Subsets whose tasks were loaded, in group order. */
   subsets: ArcSubset[];
+  /** The subset whose test pairs form the test split. */
   testSubset: ArcSubset;
   /** Side of the canvas (TRM: 30); examples are `canvas * canvas` tokens. */
   canvas: number;
@@ -100,39 +105,53 @@ export interface ArcIndex {
 
 /** A task left out of a build: it does not fit the canvas. */
 export interface ArcExcluded {
+  /** The task's id. */
   id: string;
+  /** The subset it came from. */
   subset: ArcSubset;
   /** Its largest grid: where, and its shape. */
   where: string;
+  /** Rows of that grid. */
   h: number;
+  /** Columns of that grid. */
   w: number;
 }
 
 /** Options for {@linkcode buildArcIndex}. */
 export interface ArcIndexOptions {
+  /** The TRM build to load: `arc-agi-1` or `arc-agi-2` (checked). */
   set: string;
+  /** The data directory holding the subsets (see `SUBSET_DIRS`). */
   dataDir: string;
+  /** Master seed of the shuffle and the augmentations. */
   seed: number;
   /** Default 1000, as TRM. */
   augmentations?: number;
+  /** The file layout to read (default `dirs`, the upstream per-task files). */
   source?: ArcSource;
   /** Canvas side (default 30): tasks that do not fit are left out and listed in `excluded`. */
   canvas?: number;
   /** Training tasks whose test pairs form the validation split (default 0: none). */
   validation?: number;
+  /** Called after each task's augmentations are drawn (`done` of `total` tasks). */
   onProgress?: DataProgress;
 }
 
 /** The options of {@linkcode buildArcIndexFromTasks}. */
 export interface ArcIndexBuildOptions {
+  /** Subsets the tasks belong to, in group order. */
   subsets: ArcSubset[];
+  /** The subset whose test pairs form the test split. */
   testSubset: ArcSubset;
+  /** Master seed of the shuffle and the augmentations. */
   seed: number;
+  /** Augmentations asked for per task (TRM's `num_aug`). */
   augmentations: number;
   /** Canvas side (default 30); every task must fit it. */
   canvas?: number;
   /** Tasks of `subsets[0]` whose test pairs form the validation split (default 0). */
   validation?: number;
+  /** Called after each task's augmentations are drawn (`done` of `total` tasks). */
   onProgress?: DataProgress;
 }
 
@@ -443,6 +462,7 @@ export type ArcSplitName = "train" | "test" | "validation";
 
 /** A split of an ARC index, with the names and augmentation behind each puzzle and example. */
 export interface ArcSplit extends PuzzleSplit {
+  /** Which split of the index this is. */
   readonly which: ArcSplitName;
   /** Canvas side: examples are `canvas * canvas` tokens. */
   readonly canvas: number;
@@ -456,15 +476,21 @@ export interface ArcSplit extends PuzzleSplit {
 
 /** Where an example comes from. */
 export interface ArcExampleInfo {
+  /** Puzzle index of the example in the split. */
   puzzle: number;
+  /** Id of the task it comes from. */
   task: string;
   /** Augmentation index within the task (0 = original). */
   augmentation: number;
+  /** Dihedral transform id, 0..7 in TRM's numbering (0 = identity). */
   dihedral: number;
+  /** Colour map: colour c of the task is drawn as `colors[c]` (10 entries). */
   colors: number[];
   /** Index of the pair within the split's pairs of the task (demonstrations first). */
   pair: number;
+  /** Row of the canvas where the grid's top-left cell is placed. */
   rowOffset: number;
+  /** Column of the canvas where the grid's top-left cell is placed. */
   colOffset: number;
 }
 
@@ -627,6 +653,7 @@ function arcSplit(index: ArcIndex, which: ArcSplitName): ArcSplit {
 
 /** The index file's format tag and version. */
 export const ARC_INDEX_FORMAT = "trm-dis-arc-index";
+/** Version of the index file's layout; {@linkcode arcIndexFromJson} rejects any other. */
 export const ARC_INDEX_VERSION = 1;
 
 /**

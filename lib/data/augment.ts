@@ -17,8 +17,11 @@
 
 /** A grid of colours 0..9, row-major. */
 export interface Grid {
+  /** Rows. */
   h: number;
+  /** Columns. */
   w: number;
+  /** Colours 0..9, row-major [h * w]. */
   cells: Uint8Array;
 }
 

@@ -29,6 +29,10 @@ import type { DataProgress } from "./arc_index.ts";
 
 /** Output formats. `index` is the compact default. */
 export const DATA_FORMATS = ["index", "trm", "jsonl"] as const;
+/**
+ * One of {@linkcode DATA_FORMATS}: `index` (the compact index), `trm` (TRM's `.npy` layout) or `jsonl` (one JSON object
+ * per example).
+ */
 export type DataFormat = typeof DATA_FORMATS[number];
 
 /** Checks a format name from the command line. */
@@ -162,8 +166,11 @@ async function writeTrmSplit(
 
 /** What a writer produced: counts per split and the files with their hashes. */
 export interface WriteSummary {
+  /** The format written. */
   format: DataFormat;
+  /** Per split name: groups, puzzles and examples written. */
   splits: Record<string, { groups: number; puzzles: number; examples: number }>;
+  /** Every file written, by path relative to the output directory, with its size and SHA-256. */
   files: FileHashes;
 }
 
@@ -271,11 +278,17 @@ async function writeArcJsonl(path: string, split: ArcSplit, tick: (n: number) =>
 
 /** The N-Queens facts a summary reports: counts, hashes, overlap, and the exact-match ceiling by Q. */
 export interface NQueensSummary {
+  /** The generator variant (`paper` or `released-code`). */
   variant: string;
+  /** The seed the set was generated from. */
   seed: number;
+  /** Train examples, groups, and examples per Q (index Q = 0..7). */
   train: { examples: number; groups: number; byGiven: number[] };
+  /** Test examples, and examples per Q (index Q = 0..7). */
   test: { examples: number; byGiven: number[] };
+  /** SHA-256 of the example hashes, per split and of both. */
   hashes: NQueensSet["hashes"];
+  /** Test examples whose input (or whole example) also occurs in train. */
   overlap: NQueensSet["overlap"];
   /** Mean 1/k over test inputs, overall and per Q = 0..7 (null where no input has that Q). */
   testCeiling: { overall: number; byGiven: (number | null)[] };

@@ -23,8 +23,11 @@ import manifestJson from "./manifest.json" with { type: "json" };
 
 /** One downloadable set: a repository at a commit and where its folders go in the cache. */
 export interface ManifestSet {
+  /** GitHub repository, `owner/name`. */
   repo: string;
+  /** The pinned commit, 40 hex digits. */
   commit: string;
+  /** SPDX identifier of the data's licence (e.g. `Apache-2.0`). */
   licence: string;
   /** Folder in the archive (below `<repo>-<commit>/`) -> folder in the cache. */
   paths: Record<string, string>;
@@ -34,7 +37,9 @@ export interface ManifestSet {
 
 /** The manifest: every set and the hash of every file. */
 export interface Manifest {
+  /** Layout version of the manifest. */
   version: 1;
+  /** The sets by name. */
   sets: Record<string, ManifestSet>;
 }
 
@@ -105,9 +110,13 @@ export type FetchEvent =
 
 /** Result per set. */
 export interface FetchResult {
+  /** The set's name in the manifest. */
   set: string;
+  /** False when the cache already held every file intact. */
   downloaded: boolean;
+  /** Downloads made (0 when cached). */
   attempts: number;
+  /** Files of the set in the cache. */
   files: number;
   /** SHA-256 over the set's sorted `path hash` lines: one value to compare with the manifest. */
   hash: string;
@@ -196,6 +205,7 @@ export const DEFAULT_RETRY_DELAY_MS = 2000;
 
 /** Options of {@linkcode fetchSets}. */
 export interface FetchOptions {
+  /** Where the sets are unpacked, e.g. {@linkcode defaultCacheDir}. */
   cacheDir: string;
   /** Set names (default: every set of the manifest). */
   sets?: string[];
@@ -207,7 +217,9 @@ export interface FetchOptions {
   retryDelayMs?: number;
   /** The wait itself (default: a timer); tests pass a recorder. */
   sleep?: (ms: number) => Promise<void>;
+  /** The fetch function (default: the global `fetch`); tests pass a stub. */
   fetch?: typeof fetch;
+  /** Called as each set is found cached, downloaded, retried, found stale, and done. */
   onEvent?: (e: FetchEvent) => void;
 }
 

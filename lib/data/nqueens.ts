@@ -37,6 +37,10 @@ export const NQ_QUEEN = 2;
 
 /** The generator variants. */
 export const NQUEENS_VARIANTS = ["paper", "released-code"] as const;
+/**
+ * One of {@linkcode NQUEENS_VARIANTS}: `paper` (7,200 train puzzles, Q = 1..7) or `released-code` (800 base puzzles, Q
+ * = 0..7, each with its 8 dihedral copies).
+ */
 export type NQueensVariant = typeof NQUEENS_VARIANTS[number];
 
 interface VariantSpec {
@@ -56,7 +60,9 @@ const SPECS: Record<NQueensVariant, VariantSpec> = {
 export interface NQueensExample {
   /** `train-0012` (paper), `train-0012-3` (released-code: copy 3 of base puzzle 12), `test-0007`. */
   id: string;
+  /** The 64 tokens of the board with the given queens (row-major, {@linkcode NQ_EMPTY} or {@linkcode NQ_QUEEN}). */
   input: Uint8Array;
+  /** The 64 tokens of the solved board. */
   label: Uint8Array;
   /** Q, the number of given queens. */
   given: number;
@@ -68,14 +74,19 @@ export interface NQueensExample {
 
 /** Train and test examples with the counts, hashes and overlap that describe them. */
 export interface NQueensSet {
+  /** The generator variant. */
   variant: NQueensVariant;
+  /** The seed the set was generated from. */
   seed: number;
+  /** Train examples in group order: `trainGroupSize` consecutive examples per base puzzle. */
   train: NQueensExample[];
+  /** Test examples. */
   test: NQueensExample[];
   /** Examples per train group (1 for `paper`, 9 for `released-code`). */
   trainGroupSize: number;
   /** SHA-256 of the example hashes in order, per split, and of both together. */
   hashes: { train: string; test: string; set: string };
+  /** Test examples that also occur in train. */
   overlap: NQueensOverlap;
 }
 
@@ -87,6 +98,7 @@ export interface NQueensOverlap {
   examples: number;
   /** `inputs` per Q (index Q = 0..7). */
   inputsByGiven: number[];
+  /** Test examples per Q (index Q = 0..7), the denominators of `inputsByGiven`. */
   testByGiven: number[];
 }
 

@@ -14,21 +14,26 @@ import { Rng, type RngState } from "../random/mod.ts";
 import { counterRng, seedWords } from "./_hash.ts";
 
 /** Label value that the loss ignores (TRM's `IGNORE_LABEL_ID`). */
-export const IGNORE_LABEL = -100;
+export const IGNORE_LABEL: number = -100;
 
 /**
  * One split (train or test) in TRM's layout: `groupIndices` [G+1] are puzzle ranges per group,
  * `puzzleIndices` [P+1] example ranges per puzzle, `puzzleIdentifiers` [P] the embedding id per puzzle.
  */
 export interface PuzzleSplit {
+  /** Tokens per example (L). */
   readonly seqLen: number;
+  /** Vocabulary size: token ids are `0 .. vocabSize - 1`. */
   readonly vocabSize: number;
   /** Number of puzzle identifiers, including the blank id 0. */
   readonly numIdentifiers: number;
   /** Label token that is not supervised (becomes -100), or null when every token is. TRM: 0 (PAD). */
   readonly ignoreLabelId: number | null;
+  /** Group g holds puzzles `groupIndices[g] .. groupIndices[g + 1]` [G + 1]. */
   readonly groupIndices: Int32Array;
+  /** Puzzle p holds examples `puzzleIndices[p] .. puzzleIndices[p + 1]` [P + 1]. */
   readonly puzzleIndices: Int32Array;
+  /** Embedding id of each puzzle [P]. */
   readonly puzzleIdentifiers: Int32Array;
   /**
    * Writes example `e`'s raw input and label tokens at `[at, at + seqLen)` of buffers that are zero there
@@ -39,8 +44,11 @@ export interface PuzzleSplit {
 
 /** A batch: `inputs` and `labels` [B * seqLen], `puzzleIds` [B]; rows past `size` are padding. */
 export interface Batch {
+  /** Input tokens, row-major [B * seqLen]. */
   inputs: Int32Array;
+  /** Label tokens [B * seqLen], with unsupervised positions set to {@linkcode IGNORE_LABEL}. */
   labels: Int32Array;
+  /** Embedding id of each row's puzzle [B]. */
   puzzleIds: Int32Array;
   /** Rows that hold real examples (the rest is padding: inputs PAD 0, labels -100, id 0). */
   size: number;
@@ -48,10 +56,15 @@ export interface Batch {
 
 /** Where a {@linkcode TrainSampler} stands, as plain JSON for checkpoints. */
 export interface SamplerState {
+  /** Layout version of this state. */
   version: 1;
+  /** The sampler's seed. */
   seed: number;
+  /** Examples per batch. */
   batchSize: number;
+  /** Group shuffles concatenated per iteration. */
   epochsPerIter: number;
+  /** Groups in the split, to check the state is resumed on the same split. */
   numGroups: number;
   /** Iterations started so far (TRM's `_iters`); 0 before the first batch. */
   iteration: number;
@@ -116,9 +129,13 @@ export function materialise(
  * ```
  */
 export class TrainSampler {
+  /** The split batches are drawn from. */
   readonly split: PuzzleSplit;
+  /** Examples per batch. */
   readonly batchSize: number;
+  /** Seed of the group shuffles and puzzle picks. */
   readonly seed: number;
+  /** Group shuffles concatenated per iteration (TRM's `epochs_per_iter`). */
   readonly epochsPerIter: number;
   #iteration = 0;
   #start = 0;
@@ -127,6 +144,10 @@ export class TrainSampler {
   #yielded = false;
   #key: [number, number];
 
+  /**
+   * Starts before the first iteration; `epochsPerIter` defaults to 1. Throws RangeError for a batch size or
+   * `epochsPerIter` that is not a positive integer.
+   */
   constructor(split: PuzzleSplit, opts: { batchSize: number; seed: number; epochsPerIter?: number }) {
     const { batchSize, seed, epochsPerIter = 1 } = opts;
     if (!Number.isInteger(batchSize) || batchSize < 1) {

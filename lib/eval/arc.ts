@@ -34,12 +34,15 @@ import type { ProgressFn } from "../report/mod.ts";
 
 /** One test pair of a task; `output` is the ground truth, absent for unlabelled tasks. */
 export interface ArcTestPair {
+  /** The test input grid. */
   input: Grid;
+  /** The ground-truth output grid, when known. */
   output?: Grid;
 }
 
 /** The part of an ARC task the evaluator needs: its test pairs, in the task's order. */
 export interface ArcTestTask {
+  /** The task's test pairs, in the task's order. */
   test: readonly ArcTestPair[];
 }
 
@@ -84,7 +87,9 @@ export interface ArcTestResult {
 
 /** Result of one task, test inputs in the task's order. */
 export interface ArcTaskResult {
+  /** The task's id. */
   id: string;
+  /** One result per test input, in the task's order. */
   tests: ArcTestResult[];
 }
 
@@ -93,11 +98,13 @@ export type PassAtK = Record<string, number>;
 
 /** What {@linkcode ArcVoter.result} returns; tasks sorted by id. */
 export interface ArcScores {
+  /** The k of pass@k that were scored, ascending. */
   passKs: number[];
   /** TRM's rule: mean over labelled tasks of (solved test inputs / labelled test inputs); null if none. */
   perTask: PassAtK | null;
   /** Official rule: solved test outputs / labelled test outputs; null if none. */
   perOutput: PassAtK | null;
+  /** What was counted: tasks and test inputs (all and labelled), and what happened to every row. */
   counts: {
     tasks: number;
     testInputs: number;
@@ -120,12 +127,15 @@ export interface ArcScores {
   };
   /** The first {@linkcode MAX_UNMATCHED_EXAMPLES} unmatched predictions, in arrival order. */
   unmatchedExamples: { name: string; reason: UnmatchedReason }[];
+  /** Per task, sorted by id. */
   tasks: ArcTaskResult[];
 }
 
 /** One test input's two attempts, as Kaggle's `submission.json` wants them. */
 export interface ArcAttempts {
+  /** The top-ranked candidate grid, as rows of colours. */
   attempt_1: number[][];
+  /** The second-ranked candidate, or a copy of `attempt_1` when there is only one. */
   attempt_2: number[][];
 }
 
@@ -249,6 +259,7 @@ function scoreKeys(passKs: readonly number[], perK: (k: number) => number): Pass
  * ```
  */
 export class ArcVoter {
+  /** The k of pass@k scored, ascending (default [1, 2, 5, 10]). */
   readonly passKs: readonly number[];
   #tasks = new Map<string, TaskState>();
   #onProgress?: ProgressFn;
@@ -265,6 +276,8 @@ export class ArcVoter {
   #unmatchedExamples: { name: string; reason: UnmatchedReason }[] = [];
 
   /**
+   * A voter with no predictions yet. Throws RangeError when `passKs` are not ascending integers >= 1.
+   *
    * @param tasks the evaluated tasks by id (e.g. the 400 public-evaluation tasks); every one is scored
    *   and gets submission entries, whether or not it receives predictions.
    */

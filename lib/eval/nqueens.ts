@@ -13,8 +13,11 @@ import { countCompletions, countQueens, isExact, isValidCompletion, NQ_SEQ_LEN }
 
 /** One batch of boards, 64 tokens each, row-major: [B * 64]. */
 export interface NQueensBatch {
+  /** The boards given to the model (queens given, the rest empty). */
   inputs: Uint8Array | Int32Array;
+  /** The generated solutions. */
   labels: Uint8Array | Int32Array;
+  /** The model's predicted boards. */
   preds: Uint8Array | Int32Array;
 }
 
@@ -22,7 +25,9 @@ export interface NQueensBatch {
 export interface NQueensGroupMetrics {
   /** Boards in the group. */
   count: number;
+  /** Boards predicted exactly as their label. */
   exactCount: number;
+  /** Boards predicted as a valid completion of their input (not necessarily the label). */
   validCount: number;
   /** exactCount / count. */
   exact: number | null;
@@ -36,6 +41,7 @@ export interface NQueensGroupMetrics {
 
 /** What {@linkcode NQueensAccumulator.result} returns. */
 export interface NQueensMetrics {
+  /** Every board evaluated. */
   overall: NQueensGroupMetrics;
   /** One entry per Q seen, ascending. */
   byQ: ({ q: number } & NQueensGroupMetrics)[];

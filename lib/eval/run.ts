@@ -46,25 +46,37 @@ export type EvalSummary = Record<string, number | null>;
 
 /** N-Queens result: the accumulator's metrics plus token accuracy. */
 export interface NQueensEvalResult {
+  /** Tags an N-Queens result. */
   kind: "nqueens";
+  /** Examples evaluated. */
   examples: number;
   /** Per-token accuracy over supervised label tokens. */
   tokenAccuracy: number | null;
+  /** Exact, valid and ceiling metrics, overall and per Q. */
   metrics: NQueensMetrics;
+  /** `exact`, `valid`, `ceiling`, `accuracy` (token) and `count`. */
   summary: EvalSummary;
+  /** Network applications per sample at inference, N_sup * T * (n + 1). */
   forwardPassesPerSample: number;
 }
 
 /** ARC result: TRM's vote and pass@k under both averaging rules, and Kaggle's submission. */
 export interface ArcEvalResult {
+  /** Tags an ARC result. */
   kind: "arc";
+  /** Examples evaluated; each augmented copy of a test input is one. */
   examples: number;
+  /** pass@k under TRM's per-task rule and the official per-output rule, with the vote's counts. */
   scores: ArcScores;
+  /** The top two candidates per test input, in Kaggle's `submission.json` form. */
   submission: ArcSubmission;
+  /** `count`, and `pass@k` (per task) and `pass@k_per_output` for each k. */
   summary: EvalSummary;
+  /** Network applications per sample at inference, N_sup * T * (n + 1). */
   forwardPassesPerSample: number;
 }
 
+/** What {@linkcode evaluateModel} returns, by the data's kind. */
 export type EvalResult = NQueensEvalResult | ArcEvalResult;
 
 /**

@@ -18,6 +18,7 @@ export const PROFILES = ["smoke", "small", "paper"] as const;
 export const EXTRA_PROFILES = ["long"] as const;
 /** Every profile name, from the cheapest. */
 export const ALL_PROFILES = ["smoke", "small", "long", "paper"] as const;
+/** One of {@linkcode ALL_PROFILES}. */
 export type ProfileName = typeof ALL_PROFILES[number];
 
 /** The profile `reproduce` runs when none is given. */
@@ -87,10 +88,15 @@ export const experimentBase: {
 
 /** The fields of {@linkcode experimentBase} after validation. */
 export interface ExperimentBaseConfig {
+  /** Bumped whenever a change alters the experiment's results. */
   version: number;
+  /** The table, figure or section of the paper the experiment reproduces. */
   paper: string;
+  /** Master seed of every row (default 0). */
   seed: number;
+  /** Training-run settings shared by every row, merged under each row's own. */
   common: Record<string, unknown>;
+  /** Rows run when `--rows` is not given; null runs them all. */
   default_rows: string[] | null;
 }
 

@@ -33,13 +33,19 @@ import {
 
 /** The shape facts the FLOP count needs. */
 export interface FlopShape {
+  /** Model width D. */
   hidden: number;
+  /** Transformer blocks per network application. */
   layers: number;
+  /** SwiGLU expansion. */
   expansion: number;
+  /** SwiGLU width is rounded up to a multiple of this. */
   mlpMultiple: number;
   /** Sequence length without the puzzle prefix. */
   seqLen: number;
+  /** Puzzle-prefix positions P, added to the sequence. */
   puzzleEmbLen: number;
+  /** Vocabulary size V, the output head's width. */
   vocabSize: number;
 }
 
@@ -89,13 +95,19 @@ export function inferenceFlops(s: FlopShape, m: { nSup: number; hCycles: number;
 
 /** What {@linkcode estimateRow} found. */
 export interface ComputeEstimate {
+  /** Optimiser steps of the run. */
   steps: number;
+  /** Samples per optimiser step. */
   batchSize: number;
   /** Evaluations over the run (periodic and final) and the examples each one scores. */
   evaluations: number;
+  /** Examples each evaluation scores. */
   evalExamples: number;
+  /** Matmul FLOPs of all training steps. */
   trainFlops: number;
+  /** Matmul FLOPs of all evaluations. */
   evalFlops: number;
+  /** `trainFlops + evalFlops`. */
   totalFlops: number;
   /** The measurement, or null when none was asked for. */
   measured: { steps: number; batch: number; secondsPerStep: number; flopsPerSecond: number } | null;
@@ -116,6 +128,7 @@ export interface EstimateOptions {
   measureBatch?: number;
   /** Where the scratch run goes (removed afterwards); default a temporary folder. */
   scratchDir?: string;
+  /** Called as the measurement's scratch run progresses. */
   onProgress?: ProgressFn;
   /** Reuse measurements between rows that train the same model at the same batch. */
   cache?: Map<string, StepTiming>;
@@ -125,7 +138,9 @@ export interface EstimateOptions {
 export interface StepTiming {
   /** Steps timed (the first step of the probe is not). */
   steps: number;
+  /** Samples per step of the timed steps. */
   batch: number;
+  /** Median wall seconds of one timed step. */
   secondsPerStep: number;
 }
 

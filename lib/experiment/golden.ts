@@ -12,7 +12,9 @@ import { readTextIfExists } from "../io/mod.ts";
 
 /** Numbers a and b (golden) agree when |a - b| <= atol + rtol * |b|. */
 export interface Tolerance {
+  /** Absolute tolerance. */
   atol: number;
+  /** Relative tolerance, as a fraction of the golden value. */
   rtol: number;
 }
 
@@ -28,7 +30,9 @@ export const DEFAULT_TOLERANCE: Tolerance = { atol: 1e-4, rtol: 1e-3 };
 export interface JsonDifference {
   /** Where, e.g. `results.rows.dis.eval.exact` or `results.curve[3]`. */
   path: string;
+  /** The golden value there; an internal marker symbol when the golden lacks the path. */
   expected: unknown;
+  /** The output's value there; an internal marker symbol when the output lacks the path. */
   actual: unknown;
 }
 
@@ -214,7 +218,9 @@ export function textLinesOutsideTolerance(expected: string, actual: string, tol:
 
 /** How one file compared. */
 export interface FileComparison {
+  /** The file's path relative to both folders. */
   file: string;
+  /** `identical` byte for byte, `within-tolerance` (numbers differ within it), `differs`, or one side missing. */
   status: "identical" | "within-tolerance" | "differs" | "missing-golden" | "missing-output";
   /** Readable lines saying what differs (empty when it agrees). */
   details: string[];

@@ -9,15 +9,19 @@
 
 /** How to start the child for one item. */
 export interface JobCommand {
+  /** The executable (e.g. `Deno.execPath()`). */
   command: string;
+  /** Its arguments. */
   args: string[];
   /** Added to the parent's environment. */
   env?: Record<string, string>;
+  /** Working directory of the child (default: the parent's). */
   cwd?: string;
 }
 
 /** How one child ended. */
 export interface JobResult {
+  /** The item the child ran. */
   id: string;
   /** Exit code, or null when the child was never started (an earlier one failed). */
   code: number | null;
@@ -29,6 +33,7 @@ export interface JobResult {
 export interface JobOptions {
   /** Children at a time (at least 1). */
   jobs: number;
+  /** The child to start for item `id`. */
   command(id: string): JobCommand;
   /** Every line a child writes, as it comes. */
   onLine?(id: string, line: string, stream: "stdout" | "stderr"): void;

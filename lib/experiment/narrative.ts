@@ -123,6 +123,6 @@ export function profileCaveat(profile: ProfileName): string {
 }
 
 /** The fixed sentence that links the timing file (kept out of the report, which must stay byte-stable). */
-export const TIMING_SENTENCE =
+export const TIMING_SENTENCE: string =
   "Training speed (samples/s), wall time and the backend are in [timing.md](timing.md) and run.json: they change " +
   "from run to run, so this report leaves them out and stays byte-identical for the same seed and backend.";

@@ -14,13 +14,21 @@ import type { ExperimentReport, FinishedRow } from "./spec.ts";
 
 /** What {@linkcode writeExperimentOutputs} writes from. */
 export interface ExperimentOutputs {
+  /** The experiment's name (`nqueens`, `table1`, ...). */
   name: string;
+  /** The profile that ran. */
   profile: ProfileName;
+  /** Every row of the profile, in report order. */
   rows: RowPlan[];
+  /** The rows that finished, by row id. */
   finished: Map<string, FinishedRow>;
+  /** The experiment's results object and report sections. */
   report: ExperimentReport;
+  /** SHA-256 of the experiment's settings (`version` and `paper` left out) and every row's config hash. */
   configHash: string;
+  /** SHA-256 over the finished rows' ids and data hashes. */
   dataHash: string;
+  /** Every row's metrics records, written to metrics.jsonl. */
   metrics: MetricRecord[];
   /** When this invocation started (for the wall time in run.json and timing.md). */
   started: Date;
@@ -30,14 +38,23 @@ export interface ExperimentOutputs {
 
 /** Timing of one row, from its run.json. */
 export interface RowTiming {
+  /** The row's id. */
   row: string;
+  /** The tfjs backend it trained on, from run.json (null when unknown). */
   backend: string | null;
+  /** Optimiser steps of the run. */
   steps: number | null;
+  /** Training samples per second of training time, in the last session. */
   samplesPerSecond: number | null;
+  /** Training seconds over every session of the run. */
   trainSecondsTotal: number | null;
+  /** Seconds spent evaluating, in the last session. */
   evalSeconds: number | null;
+  /** The last session's wall time, seconds. */
   wallSeconds: number | null;
+  /** The checkpoint step the last session resumed from, or null for a fresh start. */
   resumedFrom: number | null;
+  /** When the last session finished, ISO 8601 UTC. */
   finished: string | null;
 }
 

@@ -14,7 +14,9 @@ import type { ExperimentSpec } from "./spec.ts";
 export interface RegisteredExperiment {
   /** The file name without `.ts`: what `reproduce <name>` takes. */
   name: string;
+  /** Path of the module: the folder joined with its file name. */
   file: string;
+  /** The module's `info`: title and one line per profile. */
   info: ExperimentInfo;
   /** The module's `spec`, or null when it exports none (`list` still shows it; `reproduce` refuses it). */
   spec: ExperimentSpec | null;

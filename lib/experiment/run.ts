@@ -51,6 +51,7 @@ export type ExperimentEvent =
 
 /** Options of {@linkcode runExperiment}. */
 export interface RunExperimentOptions {
+  /** The profile to run. */
   profile: ProfileName;
   /** The experiment folder. */
   out: string;
@@ -76,13 +77,15 @@ export interface RunExperimentOptions {
   estimate?: boolean;
   /** Stop after the estimates. */
   estimateOnly?: boolean;
-  /** Steps and batch of the estimate's measurement. */
+  /** Optimiser steps of the estimate's measurement. */
   estimateSteps?: number;
+  /** Batch size of the estimate's measurement. */
   estimateBatch?: number;
   /** The backend in use (initialise it first), for provenance. */
   backend?: BackendInfo | null;
   /** The command line, for provenance. */
   command?: readonly string[];
+  /** Called as rows are planned, skipped, started and finished, and when the report is written. */
   onEvent?: (e: ExperimentEvent) => void;
   /** Progress of training, evaluation and analysis; labels start with the row id. */
   onProgress?: ProgressFn;
@@ -90,6 +93,7 @@ export interface RunExperimentOptions {
 
 /** What {@linkcode runExperiment} returns. */
 export interface ExperimentOutcome {
+  /** The experiment folder (`out`). */
   dir: string;
   /** Rows trained (or continued) in this invocation. */
   trained: string[];
@@ -103,6 +107,7 @@ export interface ExperimentOutcome {
   summary: string[];
   /** Every selected row had finished before this invocation, so nothing was trained. */
   complete: boolean;
+  /** The compute estimate of each row left to train, by row id (empty unless `estimate` or `estimateOnly`). */
   estimates: Map<string, ComputeEstimate>;
 }
 

@@ -67,14 +67,21 @@ export function spread(values: readonly (number | null)[]): {
 
 /** One seed's finished experiment: its seed and the `results` object of its results.json. */
 export interface SeedResult {
+  /** The master seed the experiment ran with. */
   seed: number;
+  /** The `results` object of that seed's results.json. */
   results: Record<string, unknown>;
 }
 
 /** What {@linkcode writeSeedSummary} wrote. */
 export interface SeedSummary {
+  /** The seeds.json text (byte-stable). */
   json: string;
+  /** The seeds.md text. */
   markdown: string;
+  /**
+   * Per headline figure: its key and label, the paper's value, and each seed's value in the order of the seeds given.
+   */
   headlines: { key: string; label: string; paper: number | null; values: (number | null)[] }[];
 }
 

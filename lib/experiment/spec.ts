@@ -12,6 +12,7 @@ import type { ExperimentBaseConfig, ProfileName, RowPlan } from "./config.ts";
 
 /** A row whose training run has finished, read back from its folder. */
 export interface FinishedRow {
+  /** The row as the profile planned it: id, resolved training config, label. */
   plan: RowPlan;
   /** The row's run folder (`OUT/rows/<id>`), a complete `train` run folder. */
   dir: string;
@@ -25,8 +26,11 @@ export interface FinishedRow {
 
 /** What an experiment's `summarize` gets. */
 export interface SummaryContext<C> {
+  /** The experiment's name. */
   name: string;
+  /** The profile that ran. */
   profile: ProfileName;
+  /** The experiment's validated config for that profile. */
   config: C;
   /** Every row of the profile, in report order. */
   rows: RowPlan[];
@@ -41,9 +45,11 @@ export interface SummaryContext<C> {
  * `R` is the experiment's own results type.
  */
 export interface ExperimentReport<R extends object = object> {
+  /** The report's title (report.md's first heading). */
   title: string;
   /** Paragraphs under the profile banner, the "what this shows" text first. */
   summary: string[];
+  /** The report's sections, after the summary. */
   sections: ReportSection[];
   /** Plot file name -> SVG text, written beside report.md. */
   plots: Record<string, string>;
@@ -70,9 +76,11 @@ export interface Headline {
 export interface ExperimentSpec<C extends ExperimentBaseConfig = ExperimentBaseConfig, R extends object = object> {
   /** The file name without `.ts`, what `reproduce <name>` takes. */
   name: string;
+  /** Title and profile descriptions, for `list`. */
   info: ExperimentInfo;
   /** The folder holding `<name>.<profile>.yaml`. */
   configDir: string;
+  /** Validates a profile's YAML (after `include:` and `--set`) into `C`. */
   schema: z.ZodType<C>;
   /** Whether the experiment reads ARC data (verify skips it when the data is absent). */
   needsArcData: boolean;

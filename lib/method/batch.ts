@@ -18,11 +18,13 @@ export type StepBatch = Pick<SampledBatch, "inputs" | "labels" | "puzzleIds"> & 
 
 /** A stream of training batches, each with exactly the trainer's batch size. */
 export interface BatchSource {
+  /** The next batch; its size must equal the trainer's batch size. */
   next(): StepBatch;
 }
 
 /** The weight optimiser (lib/train `ParamOptimizer`): grads keyed by tfjs `Variable.name`. */
 export interface WeightOptimizer {
+  /** Updates every variable named in `grads` in place, with learning rate `lr`. */
   apply(grads: Record<string, Tensor>, lr: number): void;
 }
 
@@ -31,12 +33,15 @@ export interface WeightOptimizer {
  * `weightDecay` is what the same update uses where the table lives on the device.
  */
 export interface PuzzleOptimizer {
+  /** Weight decay wd: each touched row is first scaled by `1 - lr * wd`. */
   readonly weightDecay: number;
+  /** Updates the rows `ids` of the table from their gradients `grad` [ids.length * D], with learning rate `lr`. */
   apply(ids: Int32Array, grad: Float32Array, lr: number): void;
 }
 
 /** Learning rates of one optimiser step. */
 export interface StepRates {
+  /** Learning rate of the weight optimiser. */
   lr: number;
   /** Learning rate of the puzzle-embedding sign-SGD; ignored without a puzzle optimiser. */
   puzzleLr: number;

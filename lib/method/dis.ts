@@ -78,12 +78,17 @@ export interface DisTrainerOptions extends TrainerOptions {
  * ```
  */
 export class DisTrainer extends SupervisionTrainer<DisConfig> {
+  /** The options it was built with. */
   declare readonly opts: DisTrainerOptions;
   /** Each slot's path: frames 1..N_sup, [B, N_sup, L]. */
   readonly frames: Int32Array;
   #prevPred: Tensor;
   #gen: TargetGenerator;
 
+  /**
+   * Throws when the model's step embedding has fewer than N_sup + 1 rows. The target paths come from `opts.targets`,
+   * else from `method.targets` with `opts.rng`.
+   */
   constructor(model: RecursiveModel, method: DisConfig, opts: DisTrainerOptions) {
     if (model.config.stepEmbedRows < method.nSup + 1) {
       throw new Error(
@@ -177,6 +182,7 @@ export class DisTrainer extends SupervisionTrainer<DisConfig> {
     return Promise.resolve();
   }
 
+  /** DIS's metrics ({@linkcode DIS_METRICS}): means over the slots that finished their last step this step. */
   protected summarise(perSlot: Tensor, value: Tensor, norm: Tensor): StepResult {
     const { slots } = this;
     const b = slots.batch;
@@ -213,6 +219,7 @@ export class DisTrainer extends SupervisionTrainer<DisConfig> {
     };
   }
 
+  /** Throws RangeError when the saved paths do not fit this trainer. */
   protected override checkExtra(a: NamedArrays): void {
     const frames = a["carry.frames"];
     if (!frames || frames.data.length !== this.frames.length) {
@@ -222,6 +229,7 @@ export class DisTrainer extends SupervisionTrainer<DisConfig> {
     }
   }
 
+  /** The saved previous predictions, and an `install` that sets them and the paths. */
   protected override restoreExtra(a: NamedArrays): { tensors: Tensor[]; install: () => void } {
     const frames = a["carry.frames"]!;
     const prev = restoreTensor(a, "carry.prev_pred", [this.slots.batch, this.slots.seqLen], "int32");
@@ -235,6 +243,7 @@ export class DisTrainer extends SupervisionTrainer<DisConfig> {
     };
   }
 
+  /** Frees the previous predictions, then the shared state. */
   override dispose(): void {
     this.#prevPred.dispose();
     super.dispose();

@@ -33,7 +33,17 @@ export {
   type StepRates,
   type WeightOptimizer,
 } from "./batch.ts";
-export { type ForwardPassStats, type GradientEvent, StepResult, type TrainerOptions } from "./supervision.ts";
+export {
+  type ForwardPassStats,
+  type GradientEvent,
+  type PuzzleRows,
+  type Slots,
+  type StepInputs,
+  type StepObjective,
+  StepResult,
+  type SupervisionTrainer,
+  type TrainerOptions,
+} from "./supervision.ts";
 export { type ExplorationSource, rngExploration, TRM_METRICS, TrmTrainer, type TrmTrainerOptions } from "./trm.ts";
 export { DIS_METRICS, DisTrainer, type DisTrainerOptions } from "./dis.ts";
 export {

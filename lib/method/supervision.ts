@@ -15,6 +15,7 @@ export interface TrainerOptions {
   batchSize: number;
   /** The loss is divided by this (TRM: the global batch size); default B. */
   globalBatch?: number;
+  /** The weight optimiser, stepped once per supervision step. */
   optimizer: WeightOptimizer;
   /**
    * Sign-SGD on the puzzle table; absent = the table stays fixed (and its gradient is not read back). Where
@@ -42,8 +43,11 @@ export interface TrainerOptions {
 
 /** What {@linkcode TrainerOptions.onGradients} sees. */
 export interface GradientEvent {
+  /** Gradients by stable name; the batch's puzzle rows are `puzzle_emb.batch_rows` [B, D]. */
   grads: Record<string, Tensor>;
+  /** The step's logits [B, L, V]. */
   logits: Tensor;
+  /** TRM's halting logits [B]; absent for DIS. */
   qHaltLogits?: Tensor;
 }
 
@@ -65,15 +69,25 @@ export function observeGradients(
 
 /** Host-side per-slot state: the sample each slot works on and its progress. */
 export class Slots {
+  /** The input tokens each slot works on [B * L]. */
   readonly inputs: Int32Array;
+  /** The label tokens of each slot's sample [B * L]. */
   readonly labels: Int32Array;
+  /** The puzzle id of each slot's sample [B]. */
   readonly puzzleIds: Int32Array;
+  /** The example id of each slot's sample [B], -1 when the batch carried none. */
   readonly sampleIds: Int32Array;
   /** Supervision steps run on the current sample. */
   readonly steps: Int32Array;
   /** 1 = the slot's sample is done and the next step takes a fresh one (all start halted, as TRM's carry). */
   readonly halted: Uint8Array;
 
+  /**
+   * Empty slots, all halted, so the first step fills every one.
+   *
+   * @param batch Slots, B.
+   * @param seqLen Tokens per sample, L.
+   */
   constructor(readonly batch: number, readonly seqLen: number) {
     this.inputs = new Int32Array(batch * seqLen);
     this.labels = new Int32Array(batch * seqLen);
@@ -93,6 +107,7 @@ export class Slots {
     this.steps[b] = 0;
   }
 
+  /** The slots as checkpoint arrays named `<prefix>inputs`, `<prefix>labels`, ... (values as float32). */
   toArrays(prefix: string): NamedArrays {
     const b = this.batch;
     const l = this.seqLen;
@@ -106,6 +121,10 @@ export class Slots {
     };
   }
 
+  /**
+   * Restores the slots from {@linkcode toArrays}'s arrays; throws RangeError, changing nothing, when one is
+   * missing or of the wrong size.
+   */
   fromArrays(a: NamedArrays, prefix: string): void {
     const get = (k: string, n: number) => {
       const e = a[prefix + k];
@@ -190,6 +209,7 @@ export function forwardStatsFrom(e: NamedArrays[string] | undefined): ForwardPas
   };
 }
 
+/** Counters at zero. */
 export function emptyForwardStats(): ForwardPassStats {
   return {
     optimizerSteps: 0,
@@ -208,6 +228,13 @@ export function emptyForwardStats(): ForwardPassStats {
 export class StepResult {
   #stats: Tensor;
   #done = false;
+  /**
+   * Wraps a step's sums, unread.
+   *
+   * @param stats The raw sums [k], which this result owns until read or disposed.
+   * @param names The metric names, one per value `normalise` returns.
+   * @param normalise Turns the raw sums into the logged values.
+   */
   constructor(stats: Tensor, readonly names: readonly string[], readonly normalise: (raw: number[]) => number[]) {
     this.#stats = stats;
   }
@@ -226,6 +253,7 @@ export class StepResult {
     return Object.fromEntries(this.names.map((n, i) => [n, vals[i]]));
   }
 
+  /** Frees the sums without reading them; `read()` then throws. */
   dispose(): void {
     this.#done = true;
     this.#stats.dispose();
@@ -237,7 +265,9 @@ export class StepResult {
  * the model's table to the device when `placement` is `device` and the backend is webgpu.
  */
 export class PuzzleRows {
+  /** The [B, D] variable the tape differentiates, holding the batch's puzzle rows. */
   readonly variable: Variable;
+  /** A zero [B, D] variable for `batch` rows of `model`'s puzzle table, kept where `placement` says. */
   constructor(readonly model: RecursiveModel, batch: number, placement?: "host" | "device") {
     if (puzzleTableOnDevice(placement) && !model.puzzleTableOnDevice) model.puzzleTableToDevice();
     const initial = tf.zeros([batch, model.config.hidden]);
@@ -251,6 +281,7 @@ export class PuzzleRows {
     tf.tidy(() => this.variable.assign(this.model.puzzleRowsTensor(ids)));
   }
 
+  /** Frees the variable. */
   dispose(): void {
     this.variable.dispose();
   }
@@ -355,13 +386,17 @@ export interface StepObjective {
  * 5. y, z are carried (detached) to the next step.
  */
 export abstract class SupervisionTrainer<M extends MethodConfig> {
+  /** Host-side state of the B slots. */
   readonly slots: Slots;
+  /** Puzzle rows of the current batch, as the variable the tape differentiates. */
   protected readonly rows: PuzzleRows;
+  /** The batch size the loss is divided by (`opts.globalBatch`, default B). */
   protected readonly globalBatch: number;
   #y: Tensor;
   #z: Tensor;
   #stats: ForwardPassStats = emptyForwardStats();
 
+  /** Builds the slots, y_init / z_init and the puzzle-row variable for `opts.batchSize` slots. */
   constructor(readonly model: RecursiveModel, readonly method: M, readonly opts: TrainerOptions) {
     this.slots = new Slots(opts.batchSize, model.config.seqLen);
     const init = model.initialState(opts.batchSize);

@@ -30,6 +30,7 @@ import {
 
 /** Per-step exploration draws for B slots: u in [0, 1) and a minimum halting step k in 2..N_sup. */
 export interface ExplorationSource {
+  /** Draws B uniforms u in [0, 1) and B minimum halting steps k in 2..N_sup. */
   draw(batch: number, nSup: number): { u: Float64Array; k: Int32Array };
 }
 
@@ -88,8 +89,10 @@ export interface TrmTrainerOptions extends TrainerOptions {
  * ```
  */
 export class TrmTrainer extends SupervisionTrainer<TrmConfig> {
+  /** The options it was built with. */
   declare readonly opts: TrmTrainerOptions;
 
+  /** Throws when the model has no halting head (`q_head`). */
   constructor(model: RecursiveModel, method: TrmConfig, opts: TrmTrainerOptions) {
     if (!model.config.qHead) throw new Error("Cannot train TRM: the model has no q_head (build it for TRM)");
     super(model, method, opts);
@@ -132,6 +135,7 @@ export class TrmTrainer extends SupervisionTrainer<TrmConfig> {
     return { total, perSlot, carry: q };
   }
 
+  /** The halting logits [B], which the objective carries. */
   protected override haltingLogits(carry: Tensor): Tensor {
     return carry;
   }
@@ -155,6 +159,7 @@ export class TrmTrainer extends SupervisionTrainer<TrmConfig> {
     }
   }
 
+  /** TRM's metrics ({@linkcode TRM_METRICS}) over the slots that halted this step. */
   protected summarise(perSlot: Tensor, value: Tensor, norm: Tensor): StepResult {
     const { slots } = this;
     const b = slots.batch;

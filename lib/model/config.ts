@@ -48,6 +48,7 @@ export type BackboneShape = Pick<BackboneConfig, "hidden" | "heads" | "layers" |
 
 /** TRM with deep supervision and ACT halting. */
 export interface TrmConfig {
+  /** Tags a TRM config. */
   method: "trm";
   /** N_sup: maximum supervision steps per sample (TRM: 16); evaluation always runs all of them. */
   nSup: number;
@@ -59,6 +60,7 @@ export interface TrmConfig {
   haltExplorationProb: number;
   /** Weight of the halting BCE (TRM: 0.5). */
   qLossWeight: number;
+  /** The cross-entropy of the answer loss (TRM: stablemax). */
   loss: LossKind;
 }
 
@@ -86,6 +88,7 @@ function quotedList(xs: readonly string[]): string {
 
 /** Deep Improvement Supervision. */
 export interface DisConfig {
+  /** Tags a DIS config. */
   method: "dis";
   /** N_sup: supervision steps per sample, always all of them (paper: 6; N-Queens code: 8). */
   nSup: number;
@@ -95,12 +98,15 @@ export interface DisConfig {
   lCycles: number;
   /** How the intermediate targets are made; see targets.ts. */
   targets: TargetKind;
+  /** Per-step loss weights: `uniform` (released code) or `linear` (paper text). */
   stepWeights: StepWeights;
   /** Feed the previous step's argmax prediction as the next step's input (released code "V5"). */
   autoregressive: boolean;
+  /** The cross-entropy of the loss toward each step's target. */
   loss: LossKind;
 }
 
+/** One method's settings, told apart by `method`. */
 export type MethodConfig = TrmConfig | DisConfig;
 
 /** The training methods, as the resolved config's `model.method` names them. */
@@ -133,7 +139,9 @@ export const DIS_DEFAULTS = {
 
 /** A full model description: backbone plus method. */
 export interface ModelConfig {
+  /** The network. */
   backbone: BackboneConfig;
+  /** The training method and its recursion. */
   method: MethodConfig;
 }
 
@@ -260,10 +268,15 @@ export function validateModelConfig(cfg: ModelConfig): void {
 
 /** Trainable parameter counts by group, excluding the puzzle-embedding table (a buffer in TRM). */
 export interface ParamCount {
+  /** Token embedding, V * D. */
   embedTokens: number;
+  /** Step-index embedding, stepEmbedRows * D (0 for TRM). */
   stepEmbed: number;
+  /** Every transformer block: attention (QKV and output) and SwiGLU weights, times the layers. */
   blocks: number;
+  /** Output head, D * V. */
   lmHead: number;
+  /** Halting head, 2 * D + 2 (0 without it). */
   qHead: number;
   /** Everything above: the number the papers quote ("0.8M", "7M"). */
   total: number;

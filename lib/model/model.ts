@@ -80,19 +80,26 @@ export interface ModelOptions {
  * ```
  */
 export class RecursiveModel {
+  /** The backbone it was built with (a copy). */
   readonly config: BackboneConfig;
   readonly #hostTable: Float32Array;
   /** The table on the device, once {@linkcode RecursiveModel.puzzleTableToDevice} has moved it there. */
   #deviceTable: Tensor | null = null;
   /** The device table has changed since the host copy was last read back. */
   #hostStale = false;
+  /** Prefix of its tfjs variable names (`opts.scope`, default empty). */
   readonly scope: string;
+  /** SwiGLU hidden width, from `expansion` and `mlpMultiple` (TRM's rounding). */
   readonly mlpHidden: number;
   #vars = new Map<string, Variable>();
   #rope: { cos: Tensor; sin: Tensor };
   #blocks: BlockWeights[] = [];
   #disposed = false;
 
+  /**
+   * Creates every variable from `opts.rng`, in a fixed order. Throws when a variable name is taken in the process
+   * (another model with the same scope).
+   */
   constructor(config: BackboneConfig, opts: ModelOptions) {
     this.config = { ...config };
     this.scope = opts.scope ?? "";
@@ -381,6 +388,7 @@ export class RecursiveModel {
     }
   }
 
+  /** Frees every variable, the RoPE tables and the device puzzle table; a second call does nothing. */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;

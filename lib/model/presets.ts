@@ -14,33 +14,54 @@ export const BACKBONES = {
   compact: { hidden: 256, heads: 8, layers: 1, expansion: 4 },
   medium: { hidden: 512, heads: 8, layers: 2, expansion: 4 },
 } as const satisfies Record<string, BackboneShape>;
+/** A size of {@linkcode BACKBONES}: `compact` or `medium`. */
 export type BackboneName = keyof typeof BACKBONES;
 
 /** Optimiser and schedule settings a preset recommends; the training loop owns them. */
 export interface TrainSettings {
+  /** The weight optimiser's update rule. */
   optimizer: "adam-atan2" | "adam-atan2-lucidrains" | "adamw";
+  /** Peak learning rate of the weights, after warmup. */
   lr: number;
+  /** Optimiser steps of the linear warmup from 0. */
   lrWarmupSteps: number;
+  /** Learning rate at the last step as a fraction of `lr`, reached by a half cosine (1 = constant after warmup). */
   lrMinRatio: number;
+  /** Weight decay of the weight optimiser. */
   weightDecay: number;
+  /** Adam's first-moment decay. */
   beta1: number;
+  /** Adam's second-moment decay. */
   beta2: number;
+  /** Peak learning rate of the puzzle-embedding sign-SGD. */
   puzzleEmbLr: number;
+  /** Weight decay of the puzzle-embedding sign-SGD. */
   puzzleEmbWeightDecay: number;
+  /** Global batch size: samples per optimiser step, and the divisor of the loss. */
   globalBatch: number;
+  /** Training length in epochs over the training set (TRM's `epochs`). */
   epochs: number;
+  /** Whether evaluation uses an exponential moving average of the weights. */
   ema: boolean;
+  /** The EMA's decay per optimiser step. */
   emaRate: number;
 }
 
 /** A named, sourced configuration. */
 export interface Preset {
+  /** The preset's name, e.g. `nqueens-dis-paper`. */
   name: string;
+  /** The task its data settings are for. */
   task: "nqueens" | "arc";
+  /** Where its values come from: the paper's text or the authors' released code. */
   source: "paper" | "released-code";
+  /** What the preset is, in one line. */
   description: string;
+  /** The backbone's sizes; the data supplies vocabulary, length and puzzle ids. */
   backbone: BackboneShape;
+  /** The method and its recursion. */
   method: TrmConfig | DisConfig;
+  /** The optimiser and schedule it recommends. */
   train: TrainSettings;
 }
 
@@ -63,6 +84,7 @@ const TRAIN_BASE: TrainSettings = {
   emaRate: 0.999,
 };
 
+/** Every preset, in a fixed order; {@linkcode getPreset} looks one up by name. */
 export const PRESETS: readonly Preset[] = [
   {
     name: "nqueens-dis-paper",

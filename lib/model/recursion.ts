@@ -35,6 +35,7 @@ export interface YUpdateEvent {
  * from the event's tensors there, and wrap tensors you keep in tf.keep (e.g. `tf.keep(e.after.clone())`).
  */
 export interface RecursionHooks {
+  /** Called after every answer update, with the logits of y before and after it. */
   onYUpdate?: (e: YUpdateEvent) => void;
 }
 

@@ -25,7 +25,9 @@ function rotl(x: number, k: number): number {
 
 /** Serializable generator state: four unsigned 32-bit words, plus the cached spare normal if any. */
 export interface RngState {
+  /** The four xoshiro128** state words, each an unsigned 32-bit integer. */
   s: [number, number, number, number];
+  /** The second normal deviate of the last Box-Muller pair, not yet returned; null when none is cached. */
   spare: number | null;
 }
 

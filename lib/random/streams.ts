@@ -10,6 +10,7 @@ import { Rng, splitMix64 } from "./prng.ts";
 
 /** The stream names the project uses. Others may be derived with {@linkcode deriveSeed}. */
 export const STREAM_NAMES = ["data", "init", "augmentation", "halting", "targets", "sampler"] as const;
+/** One of {@linkcode STREAM_NAMES}. */
 export type StreamName = typeof STREAM_NAMES[number];
 
 /** FNV-1a 64-bit hash of a UTF-8 string. */

@@ -134,9 +134,11 @@ export function markdownImage(title: string, file: string): string {
 
 /** One section of a report. */
 export interface ReportSection {
+  /** The section's heading (a `##` line). */
   heading: string;
   /** Paragraphs, written before the table. */
   text?: string[];
+  /** A markdown table: `columns` say which key of each row to show and how. */
   table?: { columns: readonly Column[]; rows: readonly Record<string, unknown>[] };
   /** Plots beside `report.md`, embedded after the table. */
   plots?: { title: string; file: string }[];
@@ -144,11 +146,13 @@ export interface ReportSection {
 
 /** A whole report. */
 export interface ReportDoc {
+  /** The report's title (the `#` line). */
   title: string;
   /** The profile the numbers come from, stated under the title (smoke / small / paper). */
   profile?: string;
   /** Paragraphs under the title. */
   summary?: string[];
+  /** The sections, in order, after the summary. */
   sections: ReportSection[];
   /** Content hashes, written at the foot so a reader can match the report to its results. */
   hashes?: Record<string, string>;

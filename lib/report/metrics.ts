@@ -23,6 +23,7 @@ export type MetricRecord = { step: number } & Record<string, number | string | b
  * ```
  */
 export class MetricsLog {
+  /** The metrics.jsonl file it writes. */
   readonly path: string;
   #lines: string[] = [];
   #steps: number[] = [];

@@ -38,6 +38,8 @@ export {
   type ReferenceLine,
   renderSvg,
 } from "./plots.ts";
+/** The vega-lite spec {@linkcode renderSvg} takes (vega-lite's own type). */
+export type { TopLevelSpec } from "vega-lite";
 export { collectProvenance, type GitInfo, gitInfo, type Provenance, type ProvenanceInput } from "./provenance.ts";
 export { type MetricRecord, MetricsLog } from "./metrics.ts";
 export { RESULTS_FORMAT, type ResultsDoc, resultsJson, RunFolder, type RunOptions } from "./run.ts";

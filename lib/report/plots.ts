@@ -11,6 +11,7 @@ import { compile, type TopLevelSpec } from "vega-lite";
 
 /** One line of a line chart. */
 export interface LineSeries {
+  /** Legend label; unique within the chart. */
   name: string;
   /** `[x, y]` pairs, drawn in the order given. */
   points: readonly (readonly [number, number])[];
@@ -20,7 +21,9 @@ export interface LineSeries {
 
 /** A horizontal reference line across the plot, labelled at its right end (the paper's value, a ceiling, 0). */
 export interface ReferenceLine {
+  /** Text written at the line's right end. */
   label: string;
+  /** Height of the line, in y units. */
   y: number;
 }
 
@@ -34,26 +37,35 @@ export interface AxisFormat {
 
 /** Input of {@linkcode lineChartSvg}. */
 export interface LineChart {
+  /** Title above the plot. */
   title: string;
+  /** Caption of the x axis. */
   xLabel: string;
+  /** Caption of the y axis. */
   yLabel: string;
+  /** The lines, drawn in order and named in the legend. */
   series: readonly LineSeries[];
   /** Fixed y range, e.g. `[0, 1]` for accuracies; default: fitted to the data. */
   yDomain?: readonly [number, number];
   /** Number style of the x and y axes. */
   x?: AxisFormat;
+  /** Number style of the y axis. */
   y?: AxisFormat;
   /** Horizontal reference lines, drawn dashed with their labels. */
   references?: readonly ReferenceLine[];
-  /** Plot area size in pixels (default 480 x 280). */
+  /** Plot area width in pixels (default 480). */
   width?: number;
+  /** Plot area height in pixels (default 280). */
   height?: number;
 }
 
 /** Input of {@linkcode barChartSvg}: one group of bars per category, one bar per series. */
 export interface BarChart {
+  /** Title above the plot. */
   title: string;
+  /** Caption of the x axis. */
   xLabel: string;
+  /** Caption of the y axis. */
   yLabel: string;
   /** Group labels along x, in the order drawn (e.g. number of given queens). */
   categories: readonly (string | number)[];
@@ -64,12 +76,15 @@ export interface BarChart {
     /** `[low, high]` per category, drawn as an error bar on the bar; null = none there. */
     intervals?: readonly (readonly [number, number] | null)[];
   }[];
+  /** Fixed y range, e.g. `[0, 1]` for accuracies; default: fitted to the data. */
   yDomain?: readonly [number, number];
   /** Number style of the y axis. */
   y?: AxisFormat;
   /** Horizontal reference lines, drawn dashed with their labels. */
   references?: readonly ReferenceLine[];
+  /** Plot area width in pixels (default 480). */
   width?: number;
+  /** Plot area height in pixels (default 280). */
   height?: number;
 }
 

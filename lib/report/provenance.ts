@@ -18,16 +18,23 @@ export type GitInfo =
 
 /** Everything `run.json` holds. */
 export interface Provenance {
-  /** When the run started and finished, ISO 8601 UTC. */
+  /** When the run started, ISO 8601 UTC. */
   started: string;
+  /** When the run finished, ISO 8601 UTC. */
   finished: string;
+  /** Seconds from `started` to `finished`. */
   wallSeconds: number;
+  /** The command line, without the executable. */
   command: string[];
+  /** The repository's commit and whether the tree had uncommitted changes, or why it is unknown. */
   git: GitInfo;
+  /** Versions of Deno, V8 and TypeScript. */
   runtime: { deno: string; v8: string; typescript: string };
   /** The chosen backend and its details, or null for work that runs no tensors. */
   backend: BackendInfo | null;
+  /** The machine: host name, OS, architecture, CPU model and cores, total memory in bytes (0 when unreadable). */
   host: { hostname: string; os: string; arch: string; cpuModel: string; cpuCount: number; memoryBytes: number };
+  /** The master seed and the seed each named stream derives from it; null when the run draws no random numbers. */
   seeds: { master: number; streams: Record<string, number> } | null;
   /** Every environment variable the process read (lib/env.ts), by name; null = unset. */
   env: Record<string, string | null>;
@@ -39,10 +46,15 @@ export interface Provenance {
 export interface ProvenanceInput {
   /** The command line, e.g. `["reproduce", "nqueens", "--seed", "0"]`. */
   command: readonly string[];
+  /** When the work began. */
   started: Date;
+  /** When it ended. */
   finished: Date;
+  /** The backend in use; null or absent for work that runs no tensors. */
   backend?: BackendInfo | null;
+  /** The run's master seed, from which the stream seeds are derived; null or absent when there is none. */
   masterSeed?: number | null;
+  /** Anything else to record, under `extra`. */
   extra?: Record<string, unknown>;
   /** Directory whose git state is recorded; defaults to this project's root. */
   gitDir?: string;

@@ -25,7 +25,9 @@ export const RESULTS_FORMAT = 1;
 
 /** What results.json holds. */
 export interface ResultsDoc {
+  /** The experiment's name, or `train` for a single training run. */
   experiment: string;
+  /** The profile the numbers come from, when there is one. */
   profile?: string;
   /** SHA-256 (hex) of the resolved config's canonical JSON: `configHash` from lib/config. */
   configHash: string;
@@ -72,7 +74,9 @@ export interface RunOptions {
   config?: { resolvedYaml: string; matches?: (previous: string) => boolean };
   /** The command line, for provenance. */
   command: readonly string[];
+  /** The run's master seed, for provenance. */
   masterSeed?: number | null;
+  /** The backend in use, for provenance. */
   backend?: BackendInfo | null;
   /**
    * Continue an earlier run in the same folder: keep its metrics (truncate them with
@@ -100,8 +104,11 @@ export interface RunOptions {
  * ```
  */
 export class RunFolder {
+  /** The run folder. */
   readonly dir: string;
+  /** The folder's metrics.jsonl. */
   readonly metrics: MetricsLog;
+  /** When the work this folder records began (`options.started`, default when it was opened). */
   readonly started: Date;
   readonly #options: RunOptions;
 

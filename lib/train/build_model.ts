@@ -14,8 +14,11 @@ import { type RunData } from "./run_data.ts";
 
 /** A model built for a run: the network, the method it is trained with, and its backbone. */
 export interface BuiltModel {
+  /** The network, initialised from the "init" stream of the run's seed. */
   model: RecursiveModel;
+  /** The method the run trains, from the config's `model` section. */
   method: MethodConfig;
+  /** The backbone the network was built with, sized from the config and the data. */
   backbone: BackboneConfig;
 }
 

@@ -62,12 +62,17 @@ export interface CheckpointState {
 
 /** Where a checkpoint went, and how big it is. */
 export interface SavedCheckpoint {
+  /** The checkpoint folder written. */
   dir: string;
+  /** The optimiser step it holds. */
   step: number;
+  /** Its size on disk, in bytes. */
   bytes: number;
 }
 
+/** Format tag of a checkpoint's state.json. */
 export const CHECKPOINT_FORMAT = "trm-dis-checkpoint";
+/** Layout version of a checkpoint; a checkpoint of another version is refused. */
 export const CHECKPOINT_VERSION = 1;
 const SECTIONS = ["model", "ema", "optim", "extra"] as const;
 type Section = typeof SECTIONS[number];

@@ -162,6 +162,7 @@ const evalSection = z.strictObject({
 
 /** N-Queens data settings. */
 export interface NQueensDataConfig {
+  /** Tags N-Queens data. */
   kind: "nqueens";
   /** `paper` (Q in 1..7, 7,200 train) or `released-code` (DIS's generator with dihedral copies). */
   variant: NQueensVariant;
@@ -173,12 +174,15 @@ export interface NQueensDataConfig {
 
 /** ARC data settings. */
 export interface ArcDataConfig {
+  /** Tags ARC data. */
   kind: "arc";
+  /** The TRM build: `arc-agi-1` or `arc-agi-2`. */
   set: ArcSetName;
   /** Augmentations per task (TRM: 1000). */
   augmentations: number;
   /** Folder holding the ARC data; null = $TRM_DIS_DATA_DIR, else the fetch cache. */
   data_dir: string | null;
+  /** The file layout to read: the upstream per-task files (`dirs`) or TRM's Kaggle-form files (`kaggle`). */
   source: ArcSource;
   /** Keep only some tasks (small profiles): the first N of each subset by id, or the listed ids. */
   subset: { tasks: number } | { ids: string[] } | null;
@@ -195,6 +199,7 @@ export type DataConfig = NQueensDataConfig | ArcDataConfig;
 
 /** Evaluation settings. */
 export interface EvalSection {
+  /** Rows per evaluation batch (the last one padded). */
   batch_size: number;
   /** Evaluate only the first N examples of the split (quick profiles); null = all. */
   max_examples: number | null;
@@ -216,26 +221,36 @@ export type TrainSectionInput = Partial<Omit<TrainSection, "steps" | "epochs">> 
 
 /** A training-run config as written, before resolution. */
 export interface TrainConfigInput {
+  /** Master seed (default 0). */
   seed?: number;
+  /** The data to train on: N-Queens or ARC, as written (defaults not yet filled). */
   data:
     | WithOptional<NQueensDataConfig, "variant" | "seed">
     | WithOptional<ArcDataConfig, "set" | "augmentations" | "data_dir" | "source" | "subset" | "seed">;
+  /** The model preset and the settings that override it. */
   model: ModelSectionInput;
+  /** Training settings that override the preset's (default: none). */
   train?: TrainSectionInput;
+  /** Evaluation settings (default: every field's default). */
   eval?: Partial<EvalSection>;
 }
 
 /** A training-run config after validation: defaults filled, preset values still to come. */
 export interface ValidatedTrainConfig {
+  /** Master seed: model init, halting exploration, DIS target paths and the sampler derive from it. */
   seed: number;
+  /** The data section, defaults filled. */
   data: DataConfig;
+  /** The model preset and the settings that override it. */
   model: ModelSectionInput;
+  /** Training settings as written, with the loop's own defaults filled. */
   train:
     & TrainSectionInput
     & Pick<
       TrainSection,
       "grad_clip" | "log_interval" | "eval_interval" | "checkpoint_interval" | "keep_checkpoints"
     >;
+  /** Evaluation settings, defaults filled. */
   eval: EvalSection;
 }
 
@@ -259,46 +274,81 @@ export const trainConfigSchema: z.ZodType<ValidatedTrainConfig, TrainConfigInput
 
 /** The model section after resolution: every backbone and method field explicit. */
 export interface ModelSection {
+  /** The lib/model preset the run starts from. */
   preset: string;
   /** The method the preset trains (written out so config.yaml says it; not part of the config hash). */
   method: MethodName;
+  /** Model width D. */
   hidden: number;
+  /** Attention heads. */
   heads: number;
+  /** Transformer blocks per network application. */
   layers: number;
+  /** SwiGLU expansion. */
   expansion: number;
+  /** SwiGLU width is rounded up to a multiple of this. */
   mlp_multiple: number;
+  /** Puzzle-prefix positions P. */
   puzzle_emb_len: number;
+  /** N_sup: supervision steps per sample (TRM: at most). */
   n_sup: number;
+  /** T: recursion cycles per supervision step. */
   h_cycles: number;
+  /** n: latent updates per cycle. */
   l_cycles: number;
+  /** Cross-entropy variant: `stablemax` or `softmax`. */
   loss: LossKind;
+  /** TRM only: probability of a random minimum halting step. */
   halt_exploration_prob?: number;
+  /** TRM only: weight of the halting BCE. */
   q_loss_weight?: number;
+  /** DIS only: how the intermediate targets are made. */
   targets?: TargetKind;
+  /** DIS only: per-step loss weights, `uniform` or `linear`. */
   step_weights?: StepWeights;
+  /** DIS only: feed each step's argmax prediction as the next step's input. */
   autoregressive?: boolean;
 }
 
 /** The train section after resolution: exactly one of `steps` and `epochs` is non-null. */
 export interface TrainSection {
+  /** Samples per optimiser step (also the divisor of the loss). */
   batch_size: number;
+  /** Optimiser steps, or null when `epochs` sets them. */
   steps: number | null;
+  /** Epochs over the train split, turned into steps by {@linkcode totalSteps}; null when `steps` is given. */
   epochs: number | null;
+  /** The weight optimiser's update rule. */
   optimizer: OptimizerKind;
+  /** Peak learning rate of the weights, after warmup. */
   lr: number;
+  /** Steps of the linear warmup from 0. */
   warmup_steps: number;
+  /** Final learning rate as a fraction of `lr`, reached by a half cosine (1 = constant after warmup). */
   lr_min_ratio: number;
+  /** Weight decay of the weight optimiser. */
   weight_decay: number;
+  /** Adam's first-moment decay. */
   beta1: number;
+  /** Adam's second-moment decay. */
   beta2: number;
+  /** Peak learning rate of the puzzle-embedding sign-SGD. */
   puzzle_emb_lr: number;
+  /** Weight decay of the puzzle-embedding sign-SGD. */
   puzzle_emb_weight_decay: number;
+  /** Whether evaluation and checkpoints' evaluation weights use an exponential moving average. */
   ema: boolean;
+  /** The EMA's decay per optimiser step. */
   ema_rate: number;
+  /** Global-norm gradient clipping threshold; null = off. */
   grad_clip: number | null;
+  /** Log the training metrics (window means) every this many steps. */
   log_interval: number;
+  /** Evaluate every this many steps (0 = only at the end). */
   eval_interval: number;
+  /** Checkpoint every this many steps (0 = only at the end); the last step is always checkpointed. */
   checkpoint_interval: number;
+  /** Checkpoints kept in the run folder; older ones are deleted. */
   keep_checkpoints: number;
   /** Minutes of wall time between checkpoints, 0 = off; present only when set (default {@linkcode DEFAULT_CHECKPOINT_MINUTES}). */
   checkpoint_minutes?: number;
@@ -310,15 +360,21 @@ export interface TrainSection {
 
 /** A resolved training-run config. */
 export interface TrainConfig {
+  /** Master seed: model init, halting exploration, DIS target paths and the sampler derive from it. */
   seed: number;
+  /** The data section. */
   data: DataConfig;
+  /** The model, every field explicit. */
   model: ModelSection;
+  /** Training settings, every field explicit. */
   train: TrainSection;
+  /** Evaluation settings. */
   eval: EvalSection;
 }
 
 /** A resolved config with the text and hash a run folder records. */
 export interface LoadedTrainConfig {
+  /** The resolved config. */
   config: TrainConfig;
   /** The resolved config as YAML with sorted keys: what `config.yaml` holds. */
   resolvedYaml: string;

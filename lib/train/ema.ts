@@ -27,11 +27,16 @@ import type { NamedArrays, NamedHostArrays } from "./optimizers.ts";
  * ```
  */
 export class Ema {
+  /** Weight of the shadow in each update: `shadow = (1 - decay) * param + decay * shadow`. */
   readonly decay: number;
   #vars: Variable[];
   #shadow: Tensor[];
   #live: Tensor[] | null = null;
 
+  /**
+   * Copies every Variable into its shadow; `decay` defaults to 0.999. Throws RangeError for a decay outside [0, 1) or a
+   * Variable given twice.
+   */
   constructor(vars: Variable[], opts: { decay?: number } = {}) {
     this.decay = opts.decay ?? 0.999;
     if (!(this.decay >= 0 && this.decay < 1)) throw new RangeError(`Cannot create Ema: decay ${this.decay}`);

@@ -26,6 +26,7 @@ export interface EvaluateRunOptions {
   maxExamples?: number | null;
   /** The ARC data folder where the config's `data.data_dir` is null (default: the fetch cache). */
   dataDir?: string;
+  /** Called after every evaluation batch. */
   onProgress?: ProgressFn;
 }
 
@@ -33,7 +34,9 @@ export interface EvaluateRunOptions {
 export interface RunEvaluation {
   /** The folder the outputs went to: `RUN/eval/<split>-step-NNNNNN`. */
   dir: string;
+  /** The step of the checkpoint that was evaluated. */
   step: number;
+  /** The evaluation's metrics, as written to the folder. */
   result: EvalResult;
 }
 

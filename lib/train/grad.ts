@@ -31,10 +31,6 @@ export function clipByGlobalNorm(
   return { grads: out, norm };
 }
 
-/**
- * A loss or gradient held NaN or infinity: training stops, and the last checkpoint written (which
- * holds only finite values) is the one to resume from. A runtime failure (CLI exit 1).
- */
 /** Where a {@linkcode NonFiniteError} happened, for its message: the run folder, its row and its last checkpoint. */
 export interface NonFiniteContext {
   /** The run folder. */
@@ -45,6 +41,10 @@ export interface NonFiniteContext {
   row?: string;
 }
 
+/**
+ * A loss or gradient held NaN or infinity: training stops, and the last checkpoint written (which
+ * holds only finite values) is the one to resume from. A runtime failure (CLI exit 1).
+ */
 export class NonFiniteError extends Error {
   /** The update number at which the values were seen. */
   readonly step: number;
@@ -53,6 +53,10 @@ export class NonFiniteError extends Error {
   /** Where it happened, once the training loop has said (see {@linkcode NonFiniteError.within}). */
   readonly context: NonFiniteContext | null;
 
+  /**
+   * The message names the step and the values, and says which checkpoint holds the last good weights
+   * (from `options.context`, when given).
+   */
   constructor(step: number, names: string[], options?: ErrorOptions & { context?: NonFiniteContext }) {
     const c = options?.context ?? null;
     const what = c?.row === undefined ? "training" : `training row "${c.row}"`;

@@ -82,7 +82,9 @@ export interface TrainOptions {
 
 /** One point of the evaluation curve. */
 export interface EvalPoint {
+  /** The optimiser step the evaluation ran after. */
   step: number;
+  /** The evaluation's flat figures (what metrics.jsonl records). */
   summary: EvalSummary;
 }
 
@@ -96,7 +98,9 @@ export interface Throughput {
   trainSeconds: number;
   /** Training seconds over every session of the run (from the checkpoints). */
   trainSecondsTotal: number;
+  /** Seconds spent evaluating in this session. */
   evalSeconds: number;
+  /** Seconds spent writing checkpoints in this session. */
   checkpointSeconds: number;
   /** This session, from the call to the return. */
   wallSeconds: number;
@@ -104,9 +108,11 @@ export interface Throughput {
 
 /** What {@linkcode runTraining} returns. */
 export interface TrainOutcome {
+  /** The run folder. */
   runDir: string;
   /** The last step (= totalSteps). */
   step: number;
+  /** Optimiser steps of the whole run. */
   totalSteps: number;
   /** The checkpoint step this session resumed from, or null for a fresh start. */
   resumedFrom: number | null;
@@ -118,6 +124,7 @@ export interface TrainOutcome {
   evalCurve: EvalPoint[];
   /** Network applications counted by the trainer over the whole run. */
   forwardPasses: ForwardPassStats;
+  /** Training speed of this session. */
   throughput: Throughput;
   /** The `results` object written to results.json. */
   results: RunResults;

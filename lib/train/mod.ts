@@ -32,7 +32,14 @@ export {
 } from "./optimizers.ts";
 export { learningRate, type LrSchedule, validateSchedule } from "./schedule.ts";
 export { Ema } from "./ema.ts";
-export { assertFinite, type Checkable, clipByGlobalNorm, findNonFinite, NonFiniteError } from "./grad.ts";
+export {
+  assertFinite,
+  type Checkable,
+  clipByGlobalNorm,
+  findNonFinite,
+  type NonFiniteContext,
+  NonFiniteError,
+} from "./grad.ts";
 export {
   decodeSafetensors,
   dtypeOf,

@@ -37,11 +37,17 @@ export type OptimizerKind = typeof OPTIMIZER_KINDS[number];
 
 /** Hyperparameters; `eps` is AdamW's (default 1e-8), `a`/`b` lucidrains' (defaults 1.27 and 1). */
 export interface OptimizerOptions {
+  /** Decay of the first moment (Adam's beta1). */
   beta1: number;
+  /** Decay of the second moment (Adam's beta2). */
   beta2: number;
+  /** Weight decay per unit learning rate: `p *= 1 - lr * weightDecay` (lucidrains: only when > 0). */
   weightDecay: number;
+  /** AdamW's epsilon, added after the bias-corrected square root (default 1e-8); the atan2 rules have none. */
   eps?: number;
+  /** lucidrains' step scale `a` (default 1.27). */
   a?: number;
+  /** lucidrains' scale `b` of the second moment inside atan2 (default 1). */
   b?: number;
 }
 
@@ -53,6 +59,7 @@ export type NamedHostArrays = Record<string, { shape: number[]; data: Float32Arr
 
 /** An optimiser over a fixed set of Variables. */
 export interface ParamOptimizer {
+  /** The update rule. */
   readonly kind: OptimizerKind;
   /** Updates applied so far (calls to `apply`). */
   readonly step: number;
@@ -340,11 +347,18 @@ export function createOptimizer(kind: OptimizerKind, vars: Variable[], opts: Opt
  * ```
  */
 export class SparseSignSGD {
+  /** The embedding table, row-major [rows * dim], updated in place. */
   readonly table: Float32Array;
+  /** Width of a row (D). */
   readonly dim: number;
+  /** Rows in the table (puzzle ids). */
   readonly rows: number;
+  /** Weight decay wd: each touched row is first scaled by `1 - lr * wd`. */
   readonly weightDecay: number;
 
+  /**
+   * Wraps `table` (not copied). Throws RangeError when its length is not a multiple of `dim` or the decay is negative.
+   */
   constructor(table: Float32Array, dim: number, opts: { weightDecay: number }) {
     if (!(Number.isSafeInteger(dim) && dim > 0) || table.length % dim !== 0) {
       throw new RangeError(`Cannot create SparseSignSGD: table of ${table.length} values is not rows x dim ${dim}`);

@@ -15,14 +15,19 @@ import { asFloatArrays, buildModel } from "./build_model.ts";
 
 /** A trained run, reopened. */
 export interface TrainedRun {
+  /** The run folder. */
   dir: string;
   /** The resolved config from the folder's config.yaml, with its text and hash. */
   loaded: LoadedTrainConfig;
+  /** The validated config (`loaded.config`). */
   config: TrainConfig;
+  /** The run's task. */
   kind: "nqueens" | "arc";
   /** The model with the run's latest weights (EMA weights when the run uses EMA) and puzzle table. */
   model: RecursiveModel;
+  /** The method the run trains. */
   method: MethodConfig;
+  /** The run's data splits, rebuilt from the config. */
   data: RunData;
   /** The step of the checkpoint the weights come from. */
   step: number;
@@ -30,6 +35,7 @@ export interface TrainedRun {
   ema: boolean;
   /** The checkpoint folder read. */
   checkpoint: string;
+  /** Frees the model's variables. */
   dispose(): void;
 }
 

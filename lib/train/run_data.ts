@@ -34,12 +34,17 @@ import { type TrainConfig } from "./config.ts";
 
 /** The data of a run: both splits in TRM's layout, their shape, and a content hash. */
 export interface RunData {
+  /** The task, which decides how the splits are evaluated. */
   kind: "nqueens" | "arc";
+  /** The training split. */
   train: PuzzleSplit;
+  /** The scored split (the test set). */
   test: PuzzleSplit;
   /** ARC: the held-out test pairs of training tasks (`data.validation`), never the scored split; else null. */
   validation: PuzzleSplit | null;
+  /** Vocabulary size of the tokens, V. */
   vocabSize: number;
+  /** Tokens per example, L. */
   seqLen: number;
   /** Rows of the puzzle-embedding table (including the blank id 0). */
   numPuzzleIds: number;

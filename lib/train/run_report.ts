@@ -28,16 +28,25 @@ import { type RunData } from "./run_data.ts";
 
 /** What {@linkcode writeRunOutputs} needs from a finished run. */
 export interface RunSummary {
+  /** The run's resolved config, with its text and hash. */
   loaded: LoadedTrainConfig;
+  /** The run's data splits. */
   data: RunData;
+  /** The trained network. */
   model: RecursiveModel;
+  /** The method it was trained with. */
   method: MethodConfig;
+  /** Optimiser steps of the whole run. */
   totalSteps: number;
+  /** The last logged window's training metrics (means), or null when nothing was logged. */
   finalTrain: Record<string, number | null> | null;
+  /** The final evaluation of the scored split, or null when none ran. */
   finalEval: EvalResult | null;
   /** ARC runs with a validation split: its final evaluation (absent or null otherwise). */
   finalValidation?: EvalResult | null;
+  /** Every evaluation of the run, in step order. */
   evalCurve: { step: number; summary: EvalSummary }[];
+  /** Network applications counted by the trainer over the run. */
   forwardPasses: ForwardPassStats;
   /** The metrics.jsonl records (for the curves in report.md). */
   metrics: MetricRecord[];
@@ -48,21 +57,36 @@ export const METHOD_NAMES = { trm: "TRM", dis: "DIS" } as const;
 
 /** An N-Queens evaluation as results.json records it. */
 export interface NQueensEvalJson {
+  /** Examples evaluated. */
   examples: number;
+  /** The flat figures metrics.jsonl records (`exact`, `valid`, `ceiling`, `accuracy`, `count`). */
   summary: EvalSummary;
+  /** Accuracy over supervised label tokens, or null when there were none. */
   token_accuracy: number | null;
+  /** Exact, valid and ceiling over every board. */
   overall: NQueensMetrics["overall"];
+  /** The same per number of given queens Q, ascending. */
   by_q: NQueensMetrics["byQ"];
+  /** Network applications per sample at inference, N_sup * T * (n + 1). */
   forward_passes_per_sample: number;
 }
 
 /** An ARC evaluation as results.json records it (pass@k keyed `pass@k`, in [0, 1]). */
 export interface ArcEvalJson {
+  /** Examples evaluated; each augmented copy of a test input is one. */
   examples: number;
+  /** The flat figures metrics.jsonl records (`count`, `pass@k`, `pass@k_per_output`). */
   summary: EvalSummary;
+  /**
+   * pass@k by TRM's rule: mean over labelled tasks of the fraction of their test inputs solved; null when none is
+   * labelled.
+   */
   pass_at_k_per_task: ArcScores["perTask"];
+  /** pass@k by the official rule: solved test outputs over labelled test outputs; null when none is labelled. */
   pass_at_k_per_output: ArcScores["perOutput"];
+  /** What the vote counted: tasks, test inputs, rows and how their predictions were matched. */
   counts: ArcScores["counts"];
+  /** Network applications per sample at inference, N_sup * T * (n + 1). */
   forward_passes_per_sample: number;
 }
 
@@ -74,14 +98,21 @@ export type EvalCurvePoint = { step: number } & EvalSummary;
 
 /** The `results` object of a training run's results.json ({@linkcode runResults}). */
 export interface RunResults {
+  /** The task the run trained on. */
   task: "nqueens" | "arc";
+  /** The model preset the config names. */
   preset: string;
+  /** The training method. */
   method: "trm" | "dis";
+  /** Optimiser steps of the whole run. */
   steps: number;
+  /** Samples per optimiser step. */
   batch_size: number;
+  /** The run's master seed. */
   seed: number;
   /** Example, group and puzzle counts of the run's data. */
   data: Record<string, number>;
+  /** Trainable parameter counts by group (puzzle table apart), as lib/model's paramCount. */
   params: {
     total: number;
     embed_tokens: number;
@@ -92,6 +123,7 @@ export interface RunResults {
     puzzle_emb_values: number;
     puzzle_emb_bytes: number;
   };
+  /** Network applications: per sample by the paper's accounting, and as counted in training. */
   forward_passes: {
     per_sample_inference: number;
     per_sample_training_max: number;
@@ -106,10 +138,13 @@ export interface RunResults {
       mean_per_completed_sample: number | null;
     };
   };
+  /** The last logged window's training metrics (means), or null when nothing was logged. */
   final_train: Record<string, number | null> | null;
+  /** The final evaluation of the scored split, or null when none ran. */
   eval: EvalJson | null;
   /** ARC runs with a validation split: its final evaluation. */
   validation?: EvalJson;
+  /** Every evaluation of the run, in step order. */
   eval_curve: EvalCurvePoint[];
   /** N-Queens runs with validation boards: the `validation_` figures of each evaluation point. */
   validation_curve?: Record<string, number | null>[];
@@ -139,8 +174,11 @@ export function evalJson(r: EvalResult): EvalJson {
 
 /** One scored task of eval_tasks.json: its labelled test inputs and, per k, the fraction solved. */
 export interface ArcTaskScore {
+  /** The task's id. */
   id: string;
+  /** Its labelled test inputs. */
   tests: number;
+  /** Fraction of those test inputs whose answer ranks within the top k. */
   [k: `pass@${number}`]: number;
 }
 

@@ -21,19 +21,25 @@ export type SafeDtype = "F32" | "I32" | "U8";
 export type HostArray = Float32Array | Int32Array | Uint8Array;
 /** A tensor in host memory: row-major data and its shape. */
 export interface HostTensor {
+  /** Dimensions, outermost first. */
   shape: number[];
+  /** The values, row-major; as many as the product of `shape`. */
   data: HostArray;
 }
 /** Named host tensors, the unit a safetensors file holds. */
 export type TensorMap = Record<string, HostTensor>;
 /** Size and SHA-256 (hex) of a file's bytes. */
 export interface FileDigest {
+  /** File size in bytes. */
   bytes: number;
+  /** SHA-256 of the bytes, lowercase hex. */
   sha256: string;
 }
 /** A decoded safetensors file. */
 export interface SafetensorsContent {
+  /** The tensors by name. */
   tensors: TensorMap;
+  /** The header's `__metadata__` strings (empty when there are none). */
   metadata: Record<string, string>;
 }
 

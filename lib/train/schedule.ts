@@ -9,9 +9,13 @@
 
 /** Schedule parameters, named after TRM's config keys (lr, lr_warmup_steps, total steps, lr_min_ratio). */
 export interface LrSchedule {
+  /** Peak learning rate, reached at the end of warmup. */
   baseLr: number;
+  /** Steps of the linear warmup from 0 (TRM's `lr_warmup_steps`). */
   warmupSteps: number;
+  /** Optimiser steps of the whole run; the cosine reaches `baseLr * minRatio` there. */
   totalSteps: number;
+  /** Final rate as a fraction of `baseLr` (TRM's `lr_min_ratio`; 1 = constant after warmup). */
   minRatio: number;
 }
 
