@@ -17,7 +17,7 @@ Deno.test("lockFolder records the holder, refuses a second lock while held, and 
     lock.release();
     lock.release();
     assert.deepEqual([...Deno.readDirSync(dir)], []);
-    await withFolderLock(dir, {}, async () => assert.ok(Deno.statSync(join(dir, LOCK_FILE)).isFile));
+    await withFolderLock(dir, {}, () => Promise.resolve(assert.ok(Deno.statSync(join(dir, LOCK_FILE)).isFile)));
     await assert.rejects(withFolderLock(dir, {}, () => Promise.reject(new Error("boom"))), /boom/);
     assert.deepEqual([...Deno.readDirSync(dir)], [], "released after an error too");
   } finally {
