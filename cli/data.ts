@@ -40,7 +40,7 @@ import {
   writeNQueensDataset,
   type WriteSummary,
 } from "../lib/data/mod.ts";
-import { writeTextAtomic } from "../lib/io/mod.ts";
+import { isDirectory, writeTextAtomic } from "../lib/io/mod.ts";
 import { InputError } from "../lib/errors.ts";
 import { outOption, print, printErr, seedOption } from "./_common.ts";
 import { createProgress, formatDuration } from "./_progress.ts";
@@ -306,6 +306,9 @@ function manifestCommand(): Command {
     .addOption(new Option("--data-dir <dir>", "a data directory laid out like the cache").makeOptionMandatory())
     .addOption(outOption(undefined, "manifest file to write").makeOptionMandatory())
     .action(async (opts: { dataDir: string; out: string }) => {
+      if (await isDirectory(opts.out)) {
+        throw new InputError(`Cannot write the manifest to "${opts.out}": it is a folder; expected a file path`);
+      }
       const m = await buildManifest(opts.dataDir);
       await writeTextAtomic(opts.out, JSON.stringify(m, null, 1) + "\n");
       for (const [k, v] of Object.entries(m.sets)) print(`  ${k}: ${Object.keys(v.files).length} files`);

@@ -48,6 +48,8 @@ export interface FolderLock {
   readonly takenOver: LockInfo | null;
   /** Removes the lock file (when it is still this lock's); idempotent. */
   release(): void;
+  /** The same as {@linkcode FolderLock.release}, for `using`. */
+  [Symbol.dispose](): void;
 }
 
 /** A stale lock taken over: the folder and whose lock it was. */
@@ -216,7 +218,8 @@ export async function lockFolder(dir: string, opts: { command?: readonly string[
         : `Took over the stale lock of "${dir}": ${describe(takenOver)} is no longer running`;
       for (const l of listeners) l({ dir, stale: takenOver, message });
     }
-    return { dir, path, info, takenOver, release: () => releaseSync(path, info) };
+    const release = () => releaseSync(path, info);
+    return { dir, path, info, takenOver, release, [Symbol.dispose]: release };
   }
   throw new FolderLockedError(`Cannot write "${dir}": its lock (${path}) keeps changing hands; try again`);
 }

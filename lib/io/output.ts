@@ -27,15 +27,15 @@ const LOCK_NAME = ".trm-dis.lock";
 /** The kinds of output folder, each written by one command. */
 export type OutputKind = "dataset" | "run" | "experiment" | "seeds" | "evaluation" | "analysis" | "verify";
 
-/** How each kind is named in messages. */
-const KIND_NAMES: Record<OutputKind, string> = {
-  dataset: "dataset (`data nqueens` or `data arc`)",
-  run: "training run (`train`)",
-  experiment: "experiment folder (`reproduce`)",
-  seeds: "multi-seed experiment folder (`reproduce --seeds`)",
-  evaluation: "evaluation (`eval`)",
-  analysis: "analysis (`analyze`)",
-  verify: "verify folder (`verify`)",
+/** How each kind is named in messages, and the command that writes it. */
+const KIND_NAMES: Record<OutputKind, [name: string, command: string]> = {
+  dataset: ["dataset", "`data nqueens` or `data arc`"],
+  run: ["training run", "`train`"],
+  experiment: ["experiment folder", "`reproduce`"],
+  seeds: ["multi-seed experiment folder", "`reproduce --seeds`"],
+  evaluation: ["evaluation", "`eval`"],
+  analysis: ["analysis", "`analyze`"],
+  verify: ["verify folder", "`verify`"],
 };
 
 /** What the marker file holds. */
@@ -180,23 +180,24 @@ function sample(names: readonly string[]): string {
 export async function checkOutput(
   dir: string,
   kind: OutputKind,
-  action = `Cannot write a ${KIND_NAMES[kind]}`,
+  action = `Cannot write the ${KIND_NAMES[kind][0]}`,
 ): Promise<OutputState["state"]> {
   const s = await inspectOutput(dir, kind);
-  const expected = `expected a missing or empty folder, or an earlier ${KIND_NAMES[kind]} (marked by ${OUTPUT_MARKER})`;
+  const [name, command] = KIND_NAMES[kind];
+  const expected = `expected a missing or empty folder, or an earlier ${name} written by ${command} ` +
+    `(marked by ${OUTPUT_MARKER}); choose another folder`;
   if (s.state === "file") {
     throw new OutputError(`${action} in "${dir}": it is a file, not a folder; ${expected}`);
   }
   if (s.state === "output" && s.kind !== kind) {
-    throw new OutputError(
-      `${action} in "${dir}": it holds a ${KIND_NAMES[s.kind]}; ${expected}; choose another folder`,
-    );
+    const [other, by] = KIND_NAMES[s.kind];
+    throw new OutputError(`${action} in "${dir}": it holds a ${other} written by ${by}; ${expected}`);
   }
   if (s.state === "other") {
     throw new OutputError(
-      `${action} in "${dir}": it holds files that are not an earlier ${kind} output (${
+      `${action} in "${dir}": it holds files that are not an earlier ${name} (${
         sample(s.names)
-      }), and they are left as they are; ${expected}; choose another folder`,
+      }), left as they are; ${expected}`,
     );
   }
   return s.state;
