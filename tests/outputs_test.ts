@@ -216,3 +216,36 @@ Deno.test("reproduce: an experiment folder locked by a live process is refused w
     await Deno.remove(root, { recursive: true });
   }
 });
+
+/** Every lock file under `dir`. */
+async function locksUnder(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const p = join(dir, e.name);
+    if (e.name === LOCK_FILE) found.push(p);
+    else if (e.isDirectory) found.push(...await locksUnder(p));
+  }
+  return found;
+}
+
+Deno.test("reproduce --jobs 2: the parent's lock does not block its row processes; --force moves the marked folder aside", async () => {
+  const root = await Deno.makeTempDir({ prefix: "outputs_test_" });
+  try {
+    const exp = join(root, "exp");
+    const args = ["reproduce", "nqueens", "--profile", "smoke", "--backend", "wasm", "--set", "common.train.steps=2"];
+    const r = await cli([...args, "--jobs", "2", "--out", exp]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /rows trained now: trm, dis/);
+    for (const [dir, kind] of [[exp, "experiment"], [join(exp, "rows", "dis"), "run"]]) {
+      assert.equal(JSON.parse(await Deno.readTextFile(join(dir, OUTPUT_MARKER))).kind, kind, dir);
+    }
+    assert.deepEqual(await locksUnder(root), [], "every lock released");
+    const forced = await cli([...args, "--rows", "dis", "--force", "--out", exp]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.ok(await exists(join(`${exp}.old-1`, "rows", "trm", "results.json")), "the old folder is kept whole");
+    assert.equal(JSON.parse(await Deno.readTextFile(join(exp, OUTPUT_MARKER))).kind, "experiment");
+    assert.deepEqual(await locksUnder(root), [], "every lock released, the moved one too");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
