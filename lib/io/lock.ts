@@ -23,7 +23,9 @@ export const LOCK_FILE = ".trm-dis.lock";
 
 /** What the lock file records. */
 export interface LockInfo {
+  /** The holder's process id. */
   pid: number;
+  /** The holder's host name: a lock from another host is never taken over. */
   host: string;
   /** When the holder took the lock (ISO 8601). */
   started: string;
@@ -33,6 +35,12 @@ export interface LockInfo {
 
 /** The folder is locked by another live process: exit 2. */
 export class FolderLockedError extends InputError {
+  /**
+   * A locked folder the CLI refuses with exit code 2.
+   *
+   * @param message The folder, its holder (pid, host, start, command) and what to do.
+   * @param options The underlying cause, if any.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "FolderLockedError";
@@ -41,8 +49,11 @@ export class FolderLockedError extends InputError {
 
 /** A held lock. */
 export interface FolderLock {
+  /** The locked folder. */
   readonly dir: string;
+  /** The lock file. */
   readonly path: string;
+  /** What the lock file records. */
   readonly info: LockInfo;
   /** The stale lock this one replaced, or null. */
   readonly takenOver: LockInfo | null;
@@ -54,8 +65,11 @@ export interface FolderLock {
 
 /** A stale lock taken over: the folder and whose lock it was. */
 export interface LockTakeover {
+  /** The folder. */
   dir: string;
+  /** The stale lock's record, or null when it was unreadable. */
   stale: LockInfo | null;
+  /** One line saying so, for the CLI to print. */
   message: string;
 }
 

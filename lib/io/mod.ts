@@ -19,6 +19,7 @@ export {
   inspectOutput,
   LEGACY,
   OUTPUT_MARKER,
+  type OutputEntries,
   OutputError,
   type OutputKind,
   type OutputMarker,

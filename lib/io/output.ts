@@ -40,7 +40,9 @@ const KIND_NAMES: Record<OutputKind, [name: string, command: string]> = {
 
 /** What the marker file holds. */
 export interface OutputMarker {
+  /** Always "trm-dis": what wrote the folder. */
   tool: "trm-dis";
+  /** The kind of output the folder holds. */
   kind: OutputKind;
   /** The tool version that created the folder. */
   version: string;
@@ -50,13 +52,20 @@ export interface OutputMarker {
 
 /** An output path that must not be written: its kind, or its contents, is not what the command writes. */
 export class OutputError extends InputError {
+  /**
+   * An output path the CLI refuses with exit code 2.
+   *
+   * @param message The action, the path and what it holds, then what was expected.
+   * @param options The underlying cause, if any.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "OutputError";
   }
 }
 
-type Entries = Map<string, Deno.DirEntry>;
+/** A folder's entries by name (the tool's lock, marker and temporaries left out). */
+export type OutputEntries = Map<string, Deno.DirEntry>;
 
 const DATASET_FILES = new Set([
   "summary.json",
@@ -75,16 +84,16 @@ const EVALUATION_FILES = new Set(["eval.json", "report.md", "submission.json"]);
 const ANALYSIS_FILES = new Set(["results.json", "report.md", "run.json"]);
 const SEEDS_FILES = new Set(["seeds.json", "seeds.md", "seeds.svg"]);
 
-const isDir = (entries: Entries, name: string) => entries.get(name)?.isDirectory === true;
-const isFile = (entries: Entries, name: string) => entries.get(name)?.isFile === true;
-const allOf = (entries: Entries, ok: (e: Deno.DirEntry) => boolean) => [...entries.values()].every(ok);
+const isDir = (entries: OutputEntries, name: string) => entries.get(name)?.isDirectory === true;
+const isFile = (entries: OutputEntries, name: string) => entries.get(name)?.isFile === true;
+const allOf = (entries: OutputEntries, ok: (e: Deno.DirEntry) => boolean) => [...entries.values()].every(ok);
 
 /**
  * How a folder that this tool wrote before markers existed is recognised, per kind: by the files that kind
  * writes. A dataset build replaces its whole folder, so a dataset must hold nothing but dataset files; the
  * other kinds write next to what is there, so their characteristic files suffice.
  */
-export const LEGACY: Record<OutputKind, (entries: Entries) => boolean> = {
+export const LEGACY: Record<OutputKind, (entries: OutputEntries) => boolean> = {
   dataset: (en) => allOf(en, (e) => DATASET_FILES.has(e.name)),
   // RunFolder.open writes config.yaml and metrics.jsonl first; an experiment folder has rows/ instead.
   run: (en) =>
@@ -148,7 +157,7 @@ export async function inspectOutput(dir: string, expected?: OutputKind): Promise
   if (!stat.isDirectory) return { state: "file" };
   const marker = await readMarker(dir);
   if (marker) return { state: "output", kind: marker.kind, legacy: false };
-  const entries: Entries = new Map();
+  const entries: OutputEntries = new Map();
   for await (const e of Deno.readDir(dir)) {
     if (e.name === LOCK_NAME || e.name === OUTPUT_MARKER || parseTempName(e.name) !== null) continue;
     entries.set(e.name, e);
