@@ -193,7 +193,7 @@ export async function lockFolder(dir: string, opts: { command?: readonly string[
       } else if (other.host !== info.host || pidAlive(other.pid)) {
         const elsewhere = other.host !== info.host
           ? `; if that process is gone, remove "${path}" by hand (a lock from another host is never taken over)`
-          : "";
+          : `; if no such run is going on, that pid now belongs to another program: remove "${path}" by hand`;
         throw new FolderLockedError(
           `Cannot write "${dir}": it is being written by ${describe(other)}; wait for it to finish or choose ` +
             `another folder${elsewhere}`,
