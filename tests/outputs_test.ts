@@ -14,6 +14,8 @@ import { join } from "node:path";
 import { cliCommand, type CliResult, cliResult, ROOT } from "../cli/_testing.ts";
 import { exists, LOCK_FILE, OUTPUT_MARKER, tempName } from "../lib/io/mod.ts";
 import { deadPid } from "../lib/io/_testing.ts";
+import { InputError } from "../lib/errors.ts";
+import { moveAside } from "../lib/experiment/mod.ts";
 
 const TINY = "fixtures/train/dis_tiny.yaml";
 
@@ -247,5 +249,21 @@ Deno.test("reproduce --jobs 2: the parent's lock does not block its row processe
     assert.deepEqual(await locksUnder(root), [], "every lock released, the moved one too");
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("reproduce --force cannot move the working folder aside: exit 2 instead of a raw rename error", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "outputs_test_" });
+  const here = Deno.cwd();
+  try {
+    Deno.chdir(dir);
+    await assert.rejects(
+      moveAside("."),
+      (e: Error) => e instanceof InputError && /it is the working folder/.test(e.message),
+    );
+    assert.equal(Deno.cwd(), dir);
+  } finally {
+    Deno.chdir(here);
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -27,7 +27,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join, resolve, sep } from "node:path";
 import type { BackendInfo } from "../backend/mod.ts";
 import { canonicalJson, type MetricRecord, MetricsLog, type ProgressFn, RunFolder, sha256Hex } from "../report/mod.ts";
 import { InputError } from "../errors.ts";
@@ -160,6 +160,11 @@ export async function readFinishedRow(plan: RowPlan, dir: string): Promise<Finis
  */
 export async function moveAside(dir: string): Promise<string> {
   const base = dir.replace(/[\\/]+$/, "");
+  const abs = resolve(base);
+  if (Deno.cwd() === abs || Deno.cwd().startsWith(abs + sep)) {
+    // Renaming the folder one stands in would strand this process and the shell that started it.
+    throw new InputError(`Cannot move "${dir}" aside (--force): it is the working folder; run from its parent`);
+  }
   for (let n = 1;; n++) {
     const to = `${base}.old-${n}`;
     if (await exists(to)) continue;
