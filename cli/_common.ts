@@ -16,6 +16,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { BACKEND_NAMES, type BackendInfo, type BackendRequest, initBackend, parseBackend } from "../lib/backend/mod.ts";
 import { type RuntimeSettings, runtimeSettings } from "../lib/env.ts";
 import { InputError } from "../lib/errors.ts";
+import { onLockTakeover } from "../lib/io/mod.ts";
 
 /** Prints a line (or lines) to stdout. */
 export function print(text = ""): void {
@@ -202,6 +203,8 @@ export async function runCli(program: Command, argv: readonly string[]): Promise
   const dashDash = argv.indexOf("--");
   const verbose = () =>
     Boolean(program.opts().verbose) || (dashDash < 0 ? argv : argv.slice(0, dashDash)).includes("--verbose");
+  // lib/ never prints: a stale lock taken over (lib/io lock.ts) is said here, on stderr.
+  const quiet = onLockTakeover((t) => printErr(t.message));
   try {
     await program.parseAsync([...argv], { from: "user" });
     return 0;
@@ -224,6 +227,8 @@ export async function runCli(program: Command, argv: readonly string[]): Promise
     }
     printErr(formatError(e, verbose(), true));
     return 1;
+  } finally {
+    quiet();
   }
 }
 
@@ -236,7 +241,8 @@ function shellWord(arg: string): string {
  * Until the returned function is called, Ctrl-C (SIGINT) or SIGTERM prints one line on stderr naming the
  * command that resumes the run (`deno task cli` and `args`, which should end in `--resume`) and exits 130 or
  * 143, as a shell reports a process stopped by that signal. Stopping mid-checkpoint is safe: checkpoints are
- * written to a temporary folder and renamed, so the last whole one stays the one to resume from.
+ * written to a temporary folder and renamed, so the last whole one stays the one to resume from. The folder
+ * locks this process holds (lib/io lock.ts) are removed as it exits: `Deno.exit` runs their unload hook.
  *
  * @example
  * ```ts ignore

@@ -21,6 +21,7 @@ import {
   writeAnalysis,
 } from "../lib/analysis/mod.ts";
 import { canonicalJson, collectProvenance, sha256Hex } from "../lib/report/mod.ts";
+import { checkOutput } from "../lib/io/mod.ts";
 import { openTrainedRun } from "../lib/train/mod.ts";
 import { backendOption, outOption, print, printErr, seedOption, settings, startBackend } from "./_common.ts";
 import { createProgress } from "./_progress.ts";
@@ -124,9 +125,11 @@ export function makeCommand(): Command {
       },
     ) => {
       const started = new Date();
+      const out = opts.out ?? defaultOut(dirs);
+      // Before any work: the folder is replaced at the end, and only an earlier analysis may be.
+      await checkOutput(out, "analysis", "Cannot write the analysis");
       const backend = await startBackend(opts.backend);
       const guidance = opts.guidance === false ? [] : Array.isArray(opts.guidance) ? opts.guidance : opts.w;
-      const out = opts.out ?? defaultOut(dirs);
       printErr(`analyze: ${dirs.join(", ")} (${opts.data}), backend ${backend.name}`);
       const results: { result: AnalysisResult; method: string; configHash: string; step: number; dir: string }[] = [];
       for (const [i, dir] of dirs.entries()) {

@@ -40,7 +40,7 @@ import {
   writeNQueensDataset,
   type WriteSummary,
 } from "../lib/data/mod.ts";
-import { writeTextAtomic } from "../lib/io/mod.ts";
+import { checkOutput, isDirectory, writeTextAtomic } from "../lib/io/mod.ts";
 import { InputError } from "../lib/errors.ts";
 import { outOption, print, printErr, seedOption } from "./_common.ts";
 import { createProgress, formatDuration } from "./_progress.ts";
@@ -88,6 +88,7 @@ function nqueensCommand(): Command {
     .action(async (opts: { variant: string; seed: number; out: string; format: string }) => {
       const variant = parseNQueensVariant(opts.variant);
       const format = parseDataFormat(opts.format);
+      await checkOutput(opts.out, "dataset", "Cannot build N-Queens");
       const t0 = performance.now();
       const set = generateNQueens(variant, opts.seed);
       const res = await writeNQueensDataset(opts.out, set, format, { summary: true });
@@ -177,6 +178,8 @@ function arcCommand(): Command {
       }
       if (opts.out === undefined) throw new InputError("Cannot build ARC: --out <dir> is required (or pass --counts)");
       const out = opts.out;
+      // Before the (long) build: only a missing or empty folder, or an earlier dataset, is replaced.
+      await checkOutput(out, "dataset", "Cannot build ARC");
       const canvas = opts.canvas ?? ARC_MAX_SIZE;
       const t0 = performance.now();
       const progress = createProgress({ label: "augment tasks" });
@@ -306,6 +309,9 @@ function manifestCommand(): Command {
     .addOption(new Option("--data-dir <dir>", "a data directory laid out like the cache").makeOptionMandatory())
     .addOption(outOption(undefined, "manifest file to write").makeOptionMandatory())
     .action(async (opts: { dataDir: string; out: string }) => {
+      if (await isDirectory(opts.out)) {
+        throw new InputError(`Cannot write the manifest to "${opts.out}": it is a folder; expected a file path`);
+      }
       const m = await buildManifest(opts.dataDir);
       await writeTextAtomic(opts.out, JSON.stringify(m, null, 1) + "\n");
       for (const [k, v] of Object.entries(m.sets)) print(`  ${k}: ${Object.keys(v.files).length} files`);

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { BackendInfo, BackendRequest } from "../lib/backend/mod.ts";
 import { InputError } from "../lib/errors.ts";
+import { checkOutput, claimOutput, lockFolder } from "../lib/io/mod.ts";
 import {
   ALL_PROFILES,
   type ComputeEstimate,
@@ -373,6 +374,12 @@ export function makeCommand(): Command {
         await runOne(root, opts.seed);
         return;
       }
+      // The root holds one experiment folder per seed and the summary: it too is checked, and locked until
+      // this block ends.
+      const action = `Cannot run the seeds of experiment "${name}"`;
+      await checkOutput(root, "seeds", action);
+      using _lock = opts.estimateOnly ? null : await lockFolder(root, { command: [...Deno.args] });
+      if (!opts.estimateOnly) await claimOutput(root, "seeds", action);
       const done = [];
       for (const seed of seeds) {
         const outcome = await runOne(seedDir(root, seed), seed);

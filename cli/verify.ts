@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { parseBackend } from "../lib/backend/mod.ts";
 import { InputError } from "../lib/errors.ts";
-import { isDirectory, writeTextAtomic } from "../lib/io/mod.ts";
+import { checkOutput, claimOutput, type FolderLock, isDirectory, lockFolder, writeTextAtomic } from "../lib/io/mod.ts";
 import {
   compareFiles,
   DEFAULT_TOLERANCE,
@@ -72,6 +72,24 @@ async function experiments(dir: string): Promise<{ name: string; spec: Experimen
 
 function statusText(c: FileComparison): string {
   return c.status === "identical" ? "identical" : c.status.replace(/-/g, " ");
+}
+
+/**
+ * Checks and locks verify's `--out` folder and the experiment folders in it that are about to be replaced
+ * (lib/io `checkOutput`): a file, a folder of the user's or another kind of output is refused with exit 2.
+ */
+async function claimVerifyRoot(root: string, names: readonly string[]): Promise<FolderLock> {
+  const action = "Cannot run verify's smoke runs";
+  await checkOutput(root, "verify", action);
+  for (const name of names) await checkOutput(join(root, name), "experiment", action);
+  const lock = await lockFolder(root, { command: ["verify", ...Deno.args] });
+  try {
+    await claimOutput(root, "verify", action);
+    return lock;
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
 }
 
 /** The `verify` command. */
@@ -153,6 +171,9 @@ export function makeCommand(): Command {
           `${opts.from ? `, comparing ${opts.from}` : ` -> ${outRoot}`}`,
       );
       const failures: string[] = [];
+      // The smoke runs replace only what verify wrote before: never a file or a folder of the user's. The lock
+      // is released when this block ends, however it ends.
+      using _lock = !opts.from && toRun.length > 0 ? await claimVerifyRoot(outRoot, toRun) : null;
       if (!opts.from && toRun.length > 0) {
         const t0 = performance.now();
         for (const name of toRun) await Deno.remove(join(outRoot, name), { recursive: true }).catch(() => {});

@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import { replaceDirAtomic, writeTextAtomic } from "../io/mod.ts";
+import { replaceOutputDir, writeTextAtomic } from "../io/mod.ts";
 import {
   canonicalJson,
   type Column,
@@ -423,7 +423,7 @@ export async function writeAnalysis(dir: string, runs: readonly NamedAnalysis[],
     sections,
     hashes: { config: opts.configHash, data: dataHash },
   });
-  await replaceDirAtomic(dir, async (tmp) => {
+  await replaceOutputDir(dir, "analysis", async (tmp) => {
     await writeTextAtomic(
       join(tmp, "results.json"),
       resultsJson({ experiment: "analysis", configHash: opts.configHash, dataHash, results }),

@@ -4,13 +4,15 @@
  * and JSON Lines (`--format jsonl`: one object per example, for inspection and other tools).
  *
  * Every writer fills a fresh temporary directory that replaces the output directory only when complete
- * (lib/io `replaceDirAtomic`), so a failed or interrupted build leaves no partial output.
+ * (lib/io `replaceOutputDir`), so a failed or interrupted build leaves no partial output. Only a missing or
+ * empty folder, or an earlier dataset (its `.trm-dis-output.json` marker, or nothing but dataset files), is
+ * replaced: anything else is refused with exit 2 and left as it is.
  *
  * @module
  */
 import { createHash, type Hash } from "node:crypto";
 import { join } from "node:path";
-import { replaceDirAtomic } from "../io/mod.ts";
+import { replaceOutputDir } from "../io/mod.ts";
 import { InputError } from "../errors.ts";
 import {
   type ArcIndex,
@@ -210,7 +212,7 @@ export async function writeArcDataset(
   };
   const files: FileHashes = {};
   const counts = Object.fromEntries(names.map((k) => [k, splitCounts(splits[k]!)]));
-  await replaceDirAtomic(outDir, async (dir) => {
+  await replaceOutputDir(outDir, "dataset", async (dir) => {
     await writeArcFiles(dir);
     if (opts.summary) await writeSummary(dir, { ...opts.summary, format, splits: counts }, files);
   });
@@ -331,7 +333,7 @@ export async function writeNQueensDataset(
   const train = nqueensSplit(set, "train");
   const test = nqueensSplit(set, "test");
   const counts = { train: splitCounts(train), test: splitCounts(test) };
-  await replaceDirAtomic(outDir, async (dir) => {
+  await replaceOutputDir(outDir, "dataset", async (dir) => {
     await writeFiles(dir);
     if (opts.summary) await writeSummary(dir, { ...nqueensSummary(set), format, splits: counts }, files);
   });

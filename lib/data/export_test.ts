@@ -186,10 +186,10 @@ Deno.test("a build that fails midway leaves the previous output untouched and no
   try {
     const target = join(out, "ds");
     await Deno.mkdir(target);
-    await Deno.writeTextFile(join(target, "old.txt"), "previous build");
+    await Deno.writeTextFile(join(target, "summary.json"), "previous build");
     await assert.rejects(writeArcDataset(target, index, "trm"), RangeError);
     assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), ["ds"]);
-    assert.deepEqual([...Deno.readDirSync(target)].map((e) => e.name), ["old.txt"]);
+    assert.deepEqual([...Deno.readDirSync(target)].map((e) => e.name), ["summary.json"]);
   } finally {
     await Deno.remove(out, { recursive: true });
   }

@@ -21,13 +21,25 @@
  * refused. `force` starts over in an empty folder after moving the old one aside to `OUT.old-N` (never
  * deleting it).
  *
+ * The folder must be missing, empty or an earlier experiment folder (lib/io `checkOutput`), and it is locked
+ * while this process writes it (lib/io `lockFolder`): a second `reproduce` into it is refused with exit 2.
+ * Under `jobs`, the parent holds that lock and each row's subprocess locks only its row folder.
+ *
  * @module
  */
-import { join } from "node:path";
+import { join, resolve, sep } from "node:path";
 import type { BackendInfo } from "../backend/mod.ts";
 import { canonicalJson, type MetricRecord, MetricsLog, type ProgressFn, RunFolder, sha256Hex } from "../report/mod.ts";
 import { InputError } from "../errors.ts";
-import { exists, readTextIfExists } from "../io/mod.ts";
+import {
+  checkOutput,
+  claimOutput,
+  exists,
+  LOCK_FILE,
+  lockFolder,
+  readTextIfExists,
+  sweepStaleTemps,
+} from "../io/mod.ts";
 import { NonFiniteError, RUN_FILES, type RunResults, runTraining, sameTrainConfig } from "../train/mod.ts";
 import { type ExperimentBaseConfig, loadProfile, type ProfileName, type RowPlan, selectRows } from "./config.ts";
 import { type ComputeEstimate, estimateRow, type StepTiming } from "./estimate.ts";
@@ -153,6 +165,11 @@ export async function readFinishedRow(plan: RowPlan, dir: string): Promise<Finis
  */
 export async function moveAside(dir: string): Promise<string> {
   const base = dir.replace(/[\\/]+$/, "");
+  const abs = resolve(base);
+  if (Deno.cwd() === abs || Deno.cwd().startsWith(abs + sep)) {
+    // Renaming the folder one stands in would strand this process and the shell that started it.
+    throw new InputError(`Cannot move "${dir}" aside (--force): it is the working folder; run from its parent`);
+  }
   for (let n = 1;; n++) {
     const to = `${base}.old-${n}`;
     if (await exists(to)) continue;
@@ -195,10 +212,55 @@ export async function runExperiment<C extends Omit<ExperimentBaseConfig, "common
   const rowsRoot = join(opts.out, ROWS_DIR);
   const rowDir = (id: string) => join(rowsRoot, id);
   const byId = new Map(rows.map((r) => [r.id, r]));
-  if (opts.force && await hasEntries(opts.out)) {
-    const to = await moveAside(opts.out);
-    opts.onEvent?.({ kind: "moved-aside", from: opts.out, to });
-  } else if (!opts.resume && await hasEntries(rowsRoot)) {
+  // Only an earlier experiment folder (or a missing or empty one) is written into; a --train-only child
+  // writes into its parent's, which the parent checked and locked, and locks only its own row folder.
+  const action = `Cannot run experiment "${spec.name}"`;
+  const before = await checkOutput(opts.out, "experiment", action);
+  let lock = opts.trainOnly || opts.estimateOnly ? null : await lockFolder(opts.out, { command: opts.command ?? [] });
+  try {
+    if (lock !== null) {
+      await claimOutput(opts.out, "experiment", action);
+      await sweepStaleTemps(opts.out);
+    }
+    if (opts.force && before === "output") {
+      const to = await moveAside(opts.out);
+      opts.onEvent?.({ kind: "moved-aside", from: opts.out, to });
+      if (lock !== null) {
+        // The lock went aside with the folder: drop it there and lock the fresh folder.
+        lock.release();
+        await Deno.remove(join(to, LOCK_FILE)).catch(() => {});
+        lock = await lockFolder(opts.out, { command: opts.command ?? [] });
+        await claimOutput(opts.out, "experiment", action);
+      }
+    }
+    return await trainAndReport(spec, opts, { started, loaded, config, rows, ids, selected, byId, rowDir, rowsRoot });
+  } finally {
+    lock?.release();
+  }
+}
+
+/** What {@linkcode runExperiment} has planned before it trains. */
+interface Planned<C> {
+  started: Date;
+  loaded: Awaited<ReturnType<typeof loadProfile>>;
+  config: C;
+  rows: RowPlan[];
+  ids: string[];
+  selected: string[];
+  byId: Map<string, RowPlan>;
+  rowDir: (id: string) => string;
+  rowsRoot: string;
+}
+
+/** Trains the rows that need it and writes the report, in a folder already checked and locked. */
+async function trainAndReport<C extends Omit<ExperimentBaseConfig, "common">>(
+  spec: ExperimentSpec<C & { common: Record<string, unknown> }>,
+  opts: RunExperimentOptions,
+  planned: Planned<C & { common: Record<string, unknown> }>,
+): Promise<ExperimentOutcome> {
+  const { started, loaded, config, rows, ids, selected, byId, rowDir, rowsRoot } = planned;
+  // With --force the old folder was moved aside above, so no earlier row is left to refuse.
+  if (!opts.resume && await hasEntries(rowsRoot)) {
     const unfinished: string[] = [];
     for (const id of selected) if (!(await readFinishedRow(byId.get(id)!, rowDir(id)))) unfinished.push(id);
     if (unfinished.length > 0) {

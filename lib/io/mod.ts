@@ -1,5 +1,7 @@
 /**
- * File helpers shared by every area: atomic writes, whether a path exists, and reading a file that may be absent.
+ * File helpers shared by every area: atomic writes, whether a path exists, reading a file that may be absent,
+ * output folders and what may be written over them, one writer per folder (locks), and the safe removal of
+ * temporaries a killed process left.
  *
  * @example
  * ```ts
@@ -11,3 +13,27 @@
  */
 export { replaceDirAtomic, writeFileAtomic, writeStreamAtomic, writeTextAtomic } from "./atomic.ts";
 export { exists, isDirectory, readTextIfExists } from "./exists.ts";
+export {
+  checkOutput,
+  claimOutput,
+  inspectOutput,
+  LEGACY,
+  OUTPUT_MARKER,
+  type OutputEntries,
+  OutputError,
+  type OutputKind,
+  type OutputMarker,
+  type OutputState,
+  replaceOutputDir,
+} from "./output.ts";
+export {
+  type FolderLock,
+  FolderLockedError,
+  LOCK_FILE,
+  lockFolder,
+  type LockInfo,
+  type LockTakeover,
+  onLockTakeover,
+  withFolderLock,
+} from "./lock.ts";
+export { parseTempName, pidAlive, type SweepOptions, sweepStaleTemps, tempName } from "./temp.ts";

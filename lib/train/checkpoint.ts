@@ -24,7 +24,7 @@
 import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
 import { CheckpointError } from "../errors.ts";
-import { exists, replaceDirAtomic, writeTextAtomic } from "../io/mod.ts";
+import { exists, replaceDirAtomic, sweepStaleTemps, writeTextAtomic } from "../io/mod.ts";
 import type { RngState } from "../random/mod.ts";
 import {
   type FileDigest,
@@ -222,12 +222,9 @@ async function prune(root: string, keepLast: number, current: number): Promise<v
   for (const s of steps) {
     if (!keep.has(s.step)) await Deno.remove(join(root, s.name), { recursive: true });
   }
-  // Temporary directories left by a run killed mid-write (lib/io names them ".<dir>.tmp-<pid>-<n>").
-  for await (const e of Deno.readDir(root)) {
-    if (e.isDirectory && /^\.step-\d+\.tmp-/.test(e.name)) {
-      await Deno.remove(join(root, e.name), { recursive: true }).catch(() => {});
-    }
-  }
+  // Temporary folders left by a run killed mid-write (lib/io names them ".<dir>.tmp-<pid>-<n>"); only those
+  // whose process is gone, so a live writer's half-written checkpoint is never taken from it.
+  await sweepStaleTemps(root, { target: STEP_DIR });
 }
 
 /**

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { initBackend, type Tensor, tf, type Variable } from "../backend/mod.ts";
 import { CheckpointError } from "../errors.ts";
+import { deadPid } from "../io/_testing.ts";
 import { Rng, stream } from "../random/mod.ts";
 import {
   checkpointDirName,
@@ -225,7 +226,7 @@ Deno.test("checkpoints: latest pointer, keep the last N, clean stray temporaries
   const run = await Deno.makeTempDir();
   assert.equal(await findLatestCheckpoint(run), null);
   const root = join(run, "checkpoints");
-  await Deno.mkdir(join(root, ".step-000009.tmp-1-1"), { recursive: true }); // left by a killed save
+  await Deno.mkdir(join(root, `.step-000009.tmp-${await deadPid()}-1`), { recursive: true }); // a killed save
   for (const step of [5, 10, 15, 20]) await saveCheckpoint(run, tinyState(step), { keepLast: 2 });
   const dirs = [...Deno.readDirSync(root)].map((e) => e.name).sort();
   assert.deepEqual(dirs, ["latest", "step-000015", "step-000020"]);

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { compareNatural, type ProgressFn, renderReport, type ReportSection, stableJson } from "../report/mod.ts";
 import { type EvalResult, evaluateModel } from "../eval/mod.ts";
-import { replaceDirAtomic, writeTextAtomic } from "../io/mod.ts";
+import { replaceOutputDir, writeTextAtomic } from "../io/mod.ts";
 import { checkpointDirName } from "./checkpoint.ts";
 import { RUN_FILES } from "./run_files.ts";
 import { evalData } from "./run_data.ts";
@@ -95,7 +95,7 @@ export async function evaluateRun(runDir: string, opts: EvaluateRunOptions = {})
       sections,
       hashes: { config: run.loaded.hash, data: run.data.dataHash },
     });
-    await replaceDirAtomic(dir, async (tmp) => {
+    await replaceOutputDir(dir, "evaluation", async (tmp) => {
       await writeTextAtomic(join(tmp, "eval.json"), stableJson(doc) + "\n");
       await writeTextAtomic(join(tmp, "report.md"), markdown);
       if (result.kind === "arc") {

@@ -26,6 +26,7 @@
 import { join } from "node:path";
 import type { BackendInfo } from "../backend/mod.ts";
 import { CheckpointError, InputError } from "../errors.ts";
+import { checkOutput, claimOutput, type FolderLock, lockFolder, sweepStaleTemps } from "../io/mod.ts";
 import { type EvalResult, type EvalSummary, evaluateModel } from "../eval/mod.ts";
 import { numExamples } from "../data/mod.ts";
 import { forwardPasses } from "../model/mod.ts";
@@ -150,11 +151,16 @@ interface OpenedRun {
   total: number;
   /** The step the checkpoint holds (0 for a fresh start). */
   start: number;
+  /** The run folder's lock, held until the run returns or throws. */
+  lock: FolderLock;
 }
 
 /** Refuses a folder holding another run, loads the data, opens the folder and finds the checkpoint. */
 async function openRun(loaded: LoadedTrainConfig, opts: TrainOptions): Promise<OpenedRun> {
   const t = loaded.config.train;
+  const action = opts.resume ? "Cannot resume a run" : "Cannot start a run";
+  // Only an earlier run (or a missing or empty folder) is written into: never a file or the user's folder.
+  await checkOutput(opts.runDir, "run", action);
   if (!opts.resume && (await hasCheckpoints(opts.runDir))) {
     throw new InputError(
       `Cannot start a run in "${opts.runDir}": it already holds checkpoints (pass --resume to continue that ` +
@@ -166,30 +172,41 @@ async function openRun(loaded: LoadedTrainConfig, opts: TrainOptions): Promise<O
     dataDir: opts.dataDir,
     onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, label: "data" })),
   });
-  const run = await RunFolder.open(opts.runDir, {
-    config: { resolvedYaml: loaded.resolvedYaml, matches: (t) => sameTrainConfig(t, loaded.hash) },
-    command: opts.command ?? [],
-    masterSeed: loaded.config.seed,
-    backend: opts.backend ?? null,
-    resume: opts.resume,
-  });
-  let state: CheckpointState | null = null;
-  if (opts.resume) {
-    const dir = await findLatestCheckpoint(opts.runDir);
-    if (dir) state = await loadCheckpoint(dir, { expectedConfigHash: loaded.hash });
+  // One writer per run folder: a second train or reproduce into it is refused while this one runs.
+  const lock = await lockFolder(opts.runDir, { command: opts.command ?? [] });
+  try {
+    await claimOutput(opts.runDir, "run", action);
+    // What a killed writer of this folder left half-written (its pid is gone; this folder is ours now).
+    await sweepStaleTemps(opts.runDir);
+    await sweepStaleTemps(join(opts.runDir, RUN_FILES.checkpoints));
+    const run = await RunFolder.open(opts.runDir, {
+      config: { resolvedYaml: loaded.resolvedYaml, matches: (t) => sameTrainConfig(t, loaded.hash) },
+      command: opts.command ?? [],
+      masterSeed: loaded.config.seed,
+      backend: opts.backend ?? null,
+      resume: opts.resume,
+    });
+    let state: CheckpointState | null = null;
+    if (opts.resume) {
+      const dir = await findLatestCheckpoint(opts.runDir);
+      if (dir) state = await loadCheckpoint(dir, { expectedConfigHash: loaded.hash });
+    }
+    const total = totalSteps(t, {
+      groups: data.counts.train_groups,
+      examples: data.counts.train_examples,
+      puzzles: data.counts.train_puzzles,
+    });
+    const start = state?.step ?? 0;
+    if (start > total) {
+      throw new InputError(
+        `Cannot resume "${opts.runDir}": its checkpoint is at step ${start}, past the ${total} planned`,
+      );
+    }
+    return { data, run, state, total, start, lock };
+  } catch (e) {
+    lock.release();
+    throw e;
   }
-  const total = totalSteps(t, {
-    groups: data.counts.train_groups,
-    examples: data.counts.train_examples,
-    puzzles: data.counts.train_puzzles,
-  });
-  const start = state?.step ?? 0;
-  if (start > total) {
-    throw new InputError(
-      `Cannot resume "${opts.runDir}": its checkpoint is at step ${start}, past the ${total} planned`,
-    );
-  }
-  return { data, run, state, total, start };
 }
 
 /** Builds the run's pieces; a failure to restore them from a checkpoint is a CheckpointError. */
@@ -504,7 +521,8 @@ function progressFields(
  * model.safetensors (and ema.safetensors, submission.json). Returns the final metrics, the evaluation
  * curve and the throughput. Throws NonFiniteError when training diverges (the last checkpoint stays),
  * CheckpointError for a checkpoint that is corrupt or from another config, InputError (exit 2) for a
- * folder that already holds another run.
+ * folder that already holds another run, a folder that is not a run's (lib/io `checkOutput`), or one that
+ * another live process is writing (lib/io `lockFolder`: the folder is locked while the run trains).
  *
  * @example
  * ```ts ignore
@@ -517,21 +535,25 @@ function progressFields(
 export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions): Promise<TrainOutcome> {
   const wall0 = performance.now();
   const opened = await openRun(loaded, opts);
-  const parts = assembleRun(loaded.config, opened, opts);
-  let session: TrainingSession | null = null;
   try {
-    session = new TrainingSession(loaded, opts, opened, parts);
-    await session.train();
-    return await session.finish(wall0);
-  } catch (e) {
-    if (!(e instanceof NonFiniteError) || e.context !== null) throw e;
-    const latest = await findLatestCheckpoint(opts.runDir);
-    // From the folder name: no need to read a checkpoint that may be gigabytes.
-    const lastCheckpoint = latest === null ? null : checkpointStep(latest);
-    throw e.within({ runDir: opts.runDir, lastCheckpoint });
+    const parts = assembleRun(loaded.config, opened, opts);
+    let session: TrainingSession | null = null;
+    try {
+      session = new TrainingSession(loaded, opts, opened, parts);
+      await session.train();
+      return await session.finish(wall0);
+    } catch (e) {
+      if (!(e instanceof NonFiniteError) || e.context !== null) throw e;
+      const latest = await findLatestCheckpoint(opts.runDir);
+      // From the folder name: no need to read a checkpoint that may be gigabytes.
+      const lastCheckpoint = latest === null ? null : checkpointStep(latest);
+      throw e.within({ runDir: opts.runDir, lastCheckpoint });
+    } finally {
+      session?.dispose();
+      disposeParts(parts);
+    }
   } finally {
-    session?.dispose();
-    disposeParts(parts);
+    opened.lock.release();
   }
 }
 
