@@ -42,7 +42,7 @@ import {
 } from "../lib/data/mod.ts";
 import { writeTextAtomic } from "../lib/io/mod.ts";
 import { InputError } from "../lib/errors.ts";
-import { outOption, print, printErr, seedOption } from "./_common.ts";
+import { checkDataDir, outOption, print, printErr, seedOption } from "./_common.ts";
 import { createProgress, formatDuration } from "./_progress.ts";
 
 function canvasArg(v: string): number {
@@ -170,7 +170,7 @@ function arcCommand(): Command {
       const set = parseArcSet(opts.set);
       const source = parseArcSource(opts.source);
       const format = parseDataFormat(opts.format);
-      const dataDir = opts.dataDir ?? defaultDataDir();
+      const dataDir = opts.dataDir === undefined ? defaultDataDir() : await checkDataDir(opts.dataDir);
       if (opts.counts) {
         await printCanvasCounts(set, source, dataDir, opts.canvas);
         return;

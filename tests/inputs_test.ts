@@ -1,0 +1,84 @@
+/**
+ * Issue 13, inputs and paths (docs/guarantees.md, "Inputs and paths"): symbolic links in the ARC data,
+ * `--data-dir` naming something that is not a folder, absurd sizes, messages that name the file or the
+ * key, and the fetch cache verified when read. Each case runs the real CLI as a subprocess.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { cli } from "../cli/_testing.ts";
+import { FIXTURES } from "../lib/data/_testing.ts";
+
+async function tempDir(): Promise<{ dir: string } & AsyncDisposable> {
+  const dir = await Deno.makeTempDir({ prefix: "inputs_test_" });
+  return { dir, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+}
+
+/** A data folder with one task per ARC-AGI-1 subset and one ConceptARC group. */
+async function smallData(root: string): Promise<void> {
+  const put = async (sub: string, name: string, as = name) => {
+    await Deno.mkdir(join(root, sub), { recursive: true });
+    await Deno.copyFile(join(FIXTURES, "tasks", `${name}.json`), join(root, sub, `${as}.json`));
+  };
+  await put("arc-agi-1/training", "flip");
+  await put("arc-agi-1/evaluation", "grow");
+  await put("concept-arc/Copy", "mono2x3");
+}
+
+Deno.test("a symlinked task file and a symlinked ConceptARC group are read; a link loop is refused by name", async () => {
+  await using t = await tempDir();
+  const root = join(t.dir, "data");
+  await smallData(root);
+  // Elsewhere on disk: one task file and one ConceptARC group, each linked into the data folder.
+  const elsewhere = join(t.dir, "elsewhere");
+  await Deno.mkdir(join(elsewhere, "Other"), { recursive: true });
+  await Deno.copyFile(join(FIXTURES, "tasks", "mono3x3.json"), join(elsewhere, "Other", "other1.json"));
+  await Deno.copyFile(join(FIXTURES, "tasks", "big.json"), join(elsewhere, "big.json"));
+  await Deno.symlink(join(elsewhere, "big.json"), join(root, "arc-agi-1", "training", "big.json"));
+  await Deno.symlink(join(elsewhere, "Other"), join(root, "concept-arc", "Other"));
+  const r = await cli("data", "arc", "--data-dir", root, "--counts");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\| training \| 2 \(2\) \|/);
+  assert.match(r.stdout, /\| concept \| 2 \(\d+\) \|/);
+
+  // A group folder that links back to its parent would be read forever; it is refused, naming the link.
+  await Deno.symlink(join(root, "concept-arc"), join(root, "concept-arc", "Loop"));
+  const loop = await cli("data", "arc", "--data-dir", root, "--counts");
+  assert.equal(loop.code, 2, loop.stderr);
+  assert.match(loop.stderr, /folder ".*concept-arc\/Loop" is the folder ".*concept-arc" again \(a symbolic link loop/);
+  await Deno.remove(join(root, "concept-arc", "Loop"));
+
+  // A link that points nowhere is named, not skipped.
+  await Deno.symlink(join(t.dir, "gone.json"), join(root, "arc-agi-1", "evaluation", "gone.json"));
+  const dangling = await cli("data", "arc", "--data-dir", root, "--counts");
+  assert.equal(dangling.code, 2, dangling.stderr);
+  assert.match(
+    dangling.stderr,
+    /"[^"]*evaluation\/gone\.json" is a symbolic link to "[^"]*gone\.json", which does not exist/,
+  );
+});
+
+Deno.test("--data-dir naming a regular file or nothing is exit 2 naming the path and what was expected", async () => {
+  await using t = await tempDir();
+  const file = join(t.dir, "a-file");
+  await Deno.writeTextFile(file, "not a folder\n");
+  for (const args of [["data", "arc", "--counts"], ["data", "arc", "--out", join(t.dir, "out")]]) {
+    const r = await cli(...args, "--data-dir", file);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /error: Cannot use --data-dir ".*a-file": it is a regular file \(expected the ARC data folder/,
+    );
+  }
+  const missing = await cli("data", "arc", "--counts", "--data-dir", join(t.dir, "nothing"));
+  assert.equal(missing.code, 2, missing.stderr);
+  assert.match(missing.stderr, /error: Cannot use --data-dir ".*nothing": it does not exist \(expected the ARC data/);
+  const repro = await cli("reproduce", "table1", "--profile", "smoke", "--data-dir", file, "--out", join(t.dir, "r"));
+  assert.equal(repro.code, 2, repro.stderr);
+  assert.match(repro.stderr, /Cannot use --data-dir ".*a-file": it is a regular file/);
+  // The same path as a config's data.data_dir.
+  const cfg = join(t.dir, "arc.yaml");
+  await Deno.writeTextFile(cfg, `data: {kind: arc, data_dir: ${file}}\nmodel: {preset: arc-dis-compact}\n`);
+  const train = await cli("train", cfg, "--out", join(t.dir, "run"));
+  assert.equal(train.code, 2, train.stderr);
+  assert.match(train.stderr, /data directory ".*a-file" is not a folder/);
+});
