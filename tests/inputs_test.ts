@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cli } from "../cli/_testing.ts";
 import { FIXTURES } from "../lib/data/_testing.ts";
+import { parseTrainConfig } from "../lib/train/mod.ts";
 
 async function tempDir(): Promise<{ dir: string } & AsyncDisposable> {
   const dir = await Deno.makeTempDir({ prefix: "inputs_test_" });
@@ -81,4 +82,33 @@ Deno.test("--data-dir naming a regular file or nothing is exit 2 naming the path
   const train = await cli("train", cfg, "--out", join(t.dir, "run"));
   assert.equal(train.code, 2, train.stderr);
   assert.match(train.stderr, /data directory ".*a-file" is not a folder/);
+});
+
+Deno.test("a wrong value inside a union names the inner key; a map of neither kind says what each kind holds", () => {
+  const load = (subset: string) => () =>
+    parseTrainConfig(`data: {kind: arc, subset: ${subset}}\nmodel: {preset: arc-dis-compact}\n`, { source: "u.yaml" });
+  assert.throws(load("{tasks: abc}"), {
+    message: 'Cannot load config "u.yaml": key "data.subset.tasks": expected integer, got "abc"',
+  });
+  assert.throws(load("{ids: [a, 1]}"), {
+    message: 'Cannot load config "u.yaml": key "data.subset.ids.1": expected string, got 1',
+  });
+  assert.throws(load("{idz: [a]}"), {
+    message: 'Cannot load config "u.yaml": key "data.subset": expected map with key tasks or map with key ids or ' +
+      "null, got a map with key idz",
+  });
+});
+
+Deno.test("a task id found in two ConceptARC groups is exit 2 naming both files", async () => {
+  await using t = await tempDir();
+  const root = join(t.dir, "data");
+  await smallData(root);
+  await Deno.mkdir(join(root, "concept-arc", "Other"), { recursive: true });
+  await Deno.copyFile(join(FIXTURES, "tasks", "mono3x3.json"), join(root, "concept-arc", "Other", "mono2x3.json"));
+  const r = await cli("data", "arc", "--data-dir", root, "--augmentations", "1", "--out", join(t.dir, "out"));
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(
+    r.stderr,
+    /task id "mono2x3" occurs twice, in ".*concept-arc\/Copy\/mono2x3\.json" \(concept\) and in ".*concept-arc\/Other\/mono2x3\.json" \(concept\)/,
+  );
 });

@@ -25,6 +25,8 @@ export interface ArcTask {
   subset: ArcSubset;
   train: ArcPair[];
   test: ArcPair[];
+  /** The file it was read from, for messages (absent for tasks built in code or read back from an index). */
+  file?: string;
 }
 
 /** TRM's subset names. */
@@ -134,7 +136,7 @@ export function parseTask(
     const v = value as Record<string, unknown>;
     const train = parsePairs(v.train, "train", true);
     const test = parsePairs(v.test, "test", needTestOutputs);
-    return { id, subset, train, test };
+    return { id, subset, train, test, file };
   } catch (e) {
     if (e instanceof GridProblem) throw new DataError(`Cannot load task "${id}" from "${file}": ${e.message}`);
     throw e;

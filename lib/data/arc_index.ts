@@ -196,15 +196,17 @@ export function buildArcIndexFromTasks(tasks: ArcTask[], opts: ArcIndexBuildOpti
         `${largest.h}x${largest.w} grid (${largest.where}); raise the canvas to ${largest.side} or leave the task out`,
     );
   }
-  const seen = new Map<string, ArcSubset>();
+  const seen = new Map<string, ArcTask>();
+  const where = (t: ArcTask) => (t.file === undefined ? `subset "${t.subset}"` : `"${t.file}" (${t.subset})`);
   for (const t of tasks) {
     const prev = seen.get(t.id);
     if (prev !== undefined) {
       throw new DataError(
-        `Cannot build the ARC index: task id "${t.id}" occurs in both "${prev}" and "${t.subset}" (ids must be unique)`,
+        `Cannot build the ARC index: task id "${t.id}" occurs twice, in ${where(prev)} and in ${where(t)} ` +
+          "(ids must be unique: rename or remove one of the files)",
       );
     }
-    seen.set(t.id, t.subset);
+    seen.set(t.id, t);
   }
   const ordered: ArcTask[] = [];
   for (const s of subsets) {

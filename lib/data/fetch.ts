@@ -16,7 +16,7 @@
 import { readEnv } from "../env.ts";
 import { join } from "node:path";
 import { unzipSync } from "fflate";
-import { replaceDirAtomic } from "../io/mod.ts";
+import { namedWriteError, replaceDirAtomic } from "../io/mod.ts";
 import { DataError } from "../errors.ts";
 import { sha256Hex } from "./_hash.ts";
 import manifestJson from "./manifest.json" with { type: "json" };
@@ -272,7 +272,11 @@ export async function fetchSets(opts: FetchOptions): Promise<FetchResult[]> {
           if (rel.split("/")[0] !== top) continue;
           const path = join(tmp, rel.slice(top.length + 1));
           await Deno.mkdir(join(path, ".."), { recursive: true });
-          await Deno.writeFile(path, data);
+          try {
+            await Deno.writeFile(path, data);
+          } catch (e) {
+            throw namedWriteError(path, e);
+          }
           bytes += data.length;
         }
       });

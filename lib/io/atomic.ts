@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
+import { namedWriteError, WriteError } from "./write_error.ts";
 
 let counter = 0;
 
@@ -18,7 +19,8 @@ function tempPath(path: string): string {
 /**
  * Writes a file atomically by streaming: `write(file)` fills a temporary file in the target's directory,
  * which is flushed and renamed over `path`. If `write` throws, the temporary file is removed and `path`
- * is untouched. Returns what `write` returns.
+ * is untouched; an OS error (a full disk, say) is rethrown as a `WriteError` that names `path`. Returns
+ * what `write` returns.
  */
 export async function writeStreamAtomic<T>(path: string, write: (file: Deno.FsFile) => Promise<T>): Promise<T> {
   await Deno.mkdir(dirname(path), { recursive: true });
@@ -36,7 +38,8 @@ export async function writeStreamAtomic<T>(path: string, write: (file: Deno.FsFi
     return result;
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
-    throw e;
+    // A full disk fails the write with an OS error that names no file: name the one being written.
+    throw namedWriteError(path, e);
   }
 }
 
@@ -53,6 +56,13 @@ export async function writeTextAtomic(path: string, text: string): Promise<void>
   await writeFileAtomic(path, new TextEncoder().encode(text));
 }
 
+/** A write error inside the temporary folder `tmp`, renamed to the place the file would have had in `dir`. */
+function inFinalPlace(e: unknown, tmp: string, dir: string): unknown {
+  if (!(e instanceof WriteError) || !e.path.startsWith(`${tmp}/`)) return e;
+  const path = join(dir, relative(tmp, e.path));
+  return new WriteError(path, e.message.replaceAll(e.path, path), { cause: e.cause });
+}
+
 /**
  * Replaces a whole directory atomically: `build(tmpDir)` fills a fresh temporary sibling directory,
  * which is then renamed over `dir` (an existing `dir` is moved aside and removed). If `build` throws,
@@ -67,7 +77,7 @@ export async function replaceDirAtomic(dir: string, build: (tmpDir: string) => P
     await build(tmp);
   } catch (e) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    throw e;
+    throw inFinalPlace(namedWriteError(dir, e), tmp, dir);
   }
   const old = `${tmp}.old`;
   let moved = false;

@@ -11,3 +11,4 @@
  */
 export { replaceDirAtomic, writeFileAtomic, writeStreamAtomic, writeTextAtomic } from "./atomic.ts";
 export { exists, isDirectory, readTextIfExists } from "./exists.ts";
+export { namedWriteError, WriteError } from "./write_error.ts";
