@@ -188,6 +188,7 @@ function arcCommand(): Command {
             dataDir,
             seed: opts.seed,
             augmentations: opts.augmentations,
+            augmentationsKey: "--augmentations",
             canvas,
             validation: opts.validation,
             onProgress: progress.update,

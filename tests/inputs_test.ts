@@ -112,3 +112,54 @@ Deno.test("a task id found in two ConceptARC groups is exit 2 naming both files"
     /task id "mono2x3" occurs twice, in ".*concept-arc\/Copy\/mono2x3\.json" \(concept\) and in ".*concept-arc\/Other\/mono2x3\.json" \(concept\)/,
   );
 });
+
+Deno.test("absurd sizes are exit 2 before anything is allocated, naming the key, the bound and the memory", async () => {
+  await using t = await tempDir();
+  const out = join(t.dir, "run");
+  const cases: [string, RegExp][] = [
+    [
+      "train.batch_size=100000000",
+      /key "train\.batch_size" is 100000000, beyond the bound of 2\^24 = 16777216 .*would need [\d.]+ GiB/,
+    ],
+    [
+      "eval.batch_size=10000000",
+      /key "eval\.batch_size" is 10000000, beyond its bound of \d+: .* would need [\d.]+ TiB, against the 128 GiB memory limit/,
+    ],
+    [
+      "model.hidden=1048576",
+      /key "model\.hidden" is 1048576, beyond its bound of \d+: .* would need [\d.]+ TiB, against the 128 GiB/,
+    ],
+    ["model.n_sup=100000000", /key "model\.n_sup" is 100000000, beyond the bound of 2\^24 .* would need [\d.]+ GiB/],
+    [
+      "model.n_sup=1000000",
+      /"model\.n_sup", "model\.h_cycles" and "model\.l_cycles" \(1000000, 1, 2\) give 3000000 network applications per example .* beyond the bound of 2\^20/,
+    ],
+  ];
+  for (const [set, message] of cases) {
+    const r = await cli("train", "fixtures/train/dis_tiny.yaml", "--set", set, "--out", out, "--print-config");
+    assert.equal(r.code, 2, `${set}: ${r.stderr}`);
+    assert.match(r.stderr, message, set);
+  }
+  // --augmentations: a task has only 8 x 9! variants; within that, 32-bit puzzle ids bound the build.
+  const root = join(t.dir, "data");
+  await smallData(root);
+  const aug = await cli("data", "arc", "--data-dir", root, "--augmentations", "1000000000", "--out", join(t.dir, "o"));
+  assert.equal(aug.code, 2, aug.stderr);
+  assert.match(
+    aug.stderr,
+    /--augmentations is 1000000000, beyond its bound of 2903039: a task has at most 8 x 9! = 2903040 distinct .* would need [\d.]+ GiB for the index/,
+  );
+  // In a training run the puzzle-embedding table counts too: 3 tasks x 2,000,001 puzzles x D = 16384 floats.
+  const cfg = join(t.dir, "arc.yaml");
+  await Deno.writeTextFile(
+    cfg,
+    `data: {kind: arc, data_dir: ${root}, augmentations: 2000000}\n` +
+      "model: {preset: arc-dis-compact, hidden: 16384}\neval: {batch_size: 8}\n",
+  );
+  const r = await cli("train", cfg, "--out", out);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(
+    r.stderr,
+    /key "data\.augmentations" is 2000000, beyond its bound of \d+ for 3 tasks: 3 tasks with 2000000 augmentations each would need [\d.]+ GiB for the index and the puzzle-embedding table, against the 128 GiB/,
+  );
+});

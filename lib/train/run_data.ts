@@ -11,6 +11,7 @@ import {
   type ArcIndex,
   arcSplits,
   type ArcTask,
+  augmentationProblem,
   buildArcIndexFromTasks,
   type DataProgress,
   defaultCacheDir,
@@ -167,6 +168,8 @@ export async function loadRunData(
         (canvas < ARC_MAX_SIZE ? ` that fit the ${canvas}x${canvas} canvas` : ""),
     );
   }
+  const tooMany = augmentationProblem(d.augmentations, chosen.length, 'key "data.augmentations"', 4 * cfg.model.hidden);
+  if (tooMany !== null) throw new DataError(`Cannot load ARC set "${d.set}": ${tooMany}`);
   const excluded = excludedTasks(tasks, canvas);
   const index = {
     ...buildArcIndexFromTasks(chosen, {
