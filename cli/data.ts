@@ -285,7 +285,9 @@ function fetchCommand(): Command {
           else if (e.kind === "retry") {
             printErr(`${e.set}: bad download (${e.reason}); retrying in ${formatDuration(e.delayMs / 1000)}`);
           } else if (e.kind === "stale") {
-            printErr(`${e.set}: cache incomplete (${e.missing} missing, ${e.corrupt} corrupt files)`);
+            printErr(
+              `${e.set}: cache incomplete (${e.missing} missing, ${e.corrupt} corrupt, ${e.extra} extra files)`,
+            );
           }
         },
       });

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cli } from "../cli/_testing.ts";
-import { FIXTURES } from "../lib/data/_testing.ts";
+import { FIXTURES, realDataDir } from "../lib/data/_testing.ts";
+import { CACHE_INDEX_FILE, recordCachedSets, verifyCachedFiles } from "../lib/data/mod.ts";
 import { parseTrainConfig } from "../lib/train/mod.ts";
 
 async function tempDir(): Promise<{ dir: string } & AsyncDisposable> {
@@ -163,3 +164,59 @@ Deno.test("absurd sizes are exit 2 before anything is allocated, naming the key,
     /key "data\.augmentations" is 2000000, beyond its bound of \d+ for 3 tasks: 3 tasks with 2000000 augmentations each would need [\d.]+ GiB for the index and the puzzle-embedding table, against the 128 GiB/,
   );
 });
+
+const realData = realDataDir();
+
+Deno.test({
+  name:
+    "the fetch cache is checked when read: an edited or an extra file is exit 2 naming it; unchanged costs no hashing",
+  ignore: realData === null,
+  fn: async () => {
+    await using t = await tempDir();
+    // A cache of ARC-AGI-1 and ConceptARC copied from the real data (which is never written to).
+    const cache = join(t.dir, "cache");
+    for (const sub of ["arc-agi-1/training", "arc-agi-1/evaluation", "concept-arc"]) {
+      await copyTree(join(realData!, sub), join(cache, sub));
+    }
+    await recordCachedSets(cache, ["arc-agi-1", "concept-arc"]);
+    const ok = await cli("data", "arc", "--data-dir", cache, "--counts");
+    assert.equal(ok.code, 0, ok.stderr);
+
+    // An unchanged cache is not hashed again: the index is not rewritten.
+    const indexFile = join(cache, CACHE_INDEX_FILE);
+    const before = (await Deno.stat(indexFile)).mtime?.getTime();
+    await verifyCachedFiles(cache, "arc-agi-1/evaluation/");
+    assert.equal((await Deno.stat(indexFile)).mtime?.getTime(), before);
+
+    const rel = "arc-agi-1/evaluation/00576224.json";
+    const original = await Deno.readFile(join(cache, rel));
+    await Deno.writeTextFile(join(cache, rel), " ", { append: true });
+    const edited = await cli("data", "arc", "--data-dir", cache, "--counts");
+    assert.equal(edited.code, 2, edited.stderr);
+    assert.match(
+      edited.stderr,
+      new RegExp(
+        `Cannot read the data cache ".*cache": "${rel}" has been changed since it was fetched: its SHA-256 is ` +
+          `[0-9a-f]{64}, the manifest's \\(lib/data/manifest\\.json\\) is [0-9a-f]{64}; run "deno task cli data fetch ` +
+          `--set arc-agi-1 --cache .*cache" to restore it`,
+      ),
+    );
+    await Deno.writeFile(join(cache, rel), original);
+
+    await Deno.copyFile(join(FIXTURES, "tasks", "flip.json"), join(cache, "concept-arc", "Copy", "flip.json"));
+    const extra = await cli("data", "arc", "--data-dir", cache, "--counts");
+    assert.equal(extra.code, 2, extra.stderr);
+    assert.match(
+      extra.stderr,
+      /1 file in "concept-arc\/" that `data fetch` did not put there \("concept-arc\/Copy\/flip\.json"\)/,
+    );
+  },
+});
+
+async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.isDirectory) await copyTree(join(from, e.name), join(to, e.name));
+    else if (e.isFile) await Deno.copyFile(join(from, e.name), join(to, e.name));
+  }
+}

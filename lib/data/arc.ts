@@ -11,6 +11,7 @@
 import { basename, join, relative } from "node:path";
 import { DataError } from "../errors.ts";
 import { ARC_MAX_SIZE, type Grid } from "./augment.ts";
+import { isFetchCache, verifyCachedFiles } from "./cache.ts";
 
 /** One demonstration or test pair. */
 export interface ArcPair {
@@ -250,9 +251,14 @@ async function listJson(dir: string, recursive: boolean): Promise<string[]> {
 
 /**
  * Loads every task of a subset, in a fixed order: files sorted by path (dirs) or the challenges file's
- * key order (kaggle, as TRM reads it).
+ * key order (kaggle, as TRM reads it). From a fetch cache, the subset's files are first checked against
+ * the manifest (cache.ts): a changed, missing or extra file is a DataError naming it.
  */
 export async function loadSubset(dataDir: string, subset: ArcSubset, source: ArcSource = "dirs"): Promise<ArcTask[]> {
+  // The fetch cache is checked against the manifest as it is read (cache.ts); a folder of one's own is not.
+  if (await isFetchCache(dataDir)) {
+    await verifyCachedFiles(dataDir, source === "kaggle" ? "trm-kaggle-combined/" : `${SUBSET_DIRS[subset]}/`);
+  }
   if (source === "kaggle") return await loadKaggleSubset(join(dataDir, "trm-kaggle-combined", "arc-agi"), subset);
   const dir = join(dataDir, SUBSET_DIRS[subset]);
   const files = await listJson(dir, subset === "concept");

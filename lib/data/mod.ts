@@ -150,3 +150,4 @@ export {
   SOURCES,
   verifySet,
 } from "./fetch.ts";
+export { CACHE_INDEX_FILE, isFetchCache, recordCachedSets, verifyCachedFiles } from "./cache.ts";
