@@ -107,6 +107,41 @@ export function outOption(defaultDir?: string, description = "output folder"): O
 }
 
 /**
+ * Checks a `--data-dir` folder before anything reads it: a path that does not exist, or names a regular
+ * file (or anything else that is not a folder), is an {@linkcode InputError} (exit 2) naming the path and
+ * what was expected, instead of the OS error a read would raise later. Returns the path as given.
+ *
+ * @example
+ * ```ts
+ * import { checkDataDir } from "./_common.ts";
+ * await checkDataDir(Deno.cwd()); // Deno.cwd()
+ * ```
+ */
+export async function checkDataDir(path: string, flag = "--data-dir"): Promise<string> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) {
+      throw new InputError(
+        `Cannot use ${flag} "${path}": it does not exist (expected the ARC data folder, with arc-agi-1/, ` +
+          "arc-agi-2/ and concept-arc/ in it, as `data fetch` lays it out)",
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+  if (!info.isDirectory) {
+    const kind = info.isFile ? "a regular file" : "not a folder";
+    throw new InputError(
+      `Cannot use ${flag} "${path}": it is ${kind} (expected the ARC data folder, with arc-agi-1/, ` +
+        "arc-agi-2/ and concept-arc/ in it, as `data fetch` lays it out)",
+    );
+  }
+  return path;
+}
+
+/**
  * `--set <key=value>`, repeatable: config overrides, collected in order into a string array for
  * lib/config's `loadConfig(path, schema, { overrides })`, which type-checks them. `example` is a key that
  * the command accepts, shown in its help.

@@ -42,7 +42,7 @@ import {
 } from "../lib/data/mod.ts";
 import { checkOutput, isDirectory, writeTextAtomic } from "../lib/io/mod.ts";
 import { InputError } from "../lib/errors.ts";
-import { outOption, print, printErr, seedOption } from "./_common.ts";
+import { checkDataDir, outOption, print, printErr, seedOption } from "./_common.ts";
 import { createProgress, formatDuration } from "./_progress.ts";
 
 function canvasArg(v: string): number {
@@ -171,7 +171,7 @@ function arcCommand(): Command {
       const set = parseArcSet(opts.set);
       const source = parseArcSource(opts.source);
       const format = parseDataFormat(opts.format);
-      const dataDir = opts.dataDir ?? defaultDataDir();
+      const dataDir = opts.dataDir === undefined ? defaultDataDir() : await checkDataDir(opts.dataDir);
       if (opts.counts) {
         await printCanvasCounts(set, source, dataDir, opts.canvas);
         return;
@@ -191,6 +191,7 @@ function arcCommand(): Command {
             dataDir,
             seed: opts.seed,
             augmentations: opts.augmentations,
+            augmentationsKey: "--augmentations",
             canvas,
             validation: opts.validation,
             onProgress: progress.update,
@@ -287,7 +288,9 @@ function fetchCommand(): Command {
           else if (e.kind === "retry") {
             printErr(`${e.set}: bad download (${e.reason}); retrying in ${formatDuration(e.delayMs / 1000)}`);
           } else if (e.kind === "stale") {
-            printErr(`${e.set}: cache incomplete (${e.missing} missing, ${e.corrupt} corrupt files)`);
+            printErr(
+              `${e.set}: cache incomplete (${e.missing} missing, ${e.corrupt} corrupt, ${e.extra} extra files)`,
+            );
           }
         },
       });

@@ -31,6 +31,7 @@ import {
 } from "../lib/experiment/mod.ts";
 import {
   backendOption,
+  checkDataDir,
   outOption,
   print,
   printErr,
@@ -251,15 +252,7 @@ export function makeCommand(): Command {
       }
       let dataDir = settings().dataDir;
       if (opts.dataDir !== undefined) {
-        const dir = resolve(opts.dataDir);
-        try {
-          if (!(await Deno.stat(dir)).isDirectory) throw new Deno.errors.NotFound();
-        } catch (e) {
-          if (e instanceof Deno.errors.NotFound) {
-            throw new InputError(`Cannot use --data-dir "${opts.dataDir}": it is not a folder`);
-          }
-          throw e;
-        }
+        const dir = resolve(await checkDataDir(opts.dataDir));
         // An option, not a key of the row configs: a path in the config would change its hash.
         dataDir = dir;
       }

@@ -28,7 +28,7 @@ import {
   runJobs,
   type Tolerance,
 } from "../lib/experiment/mod.ts";
-import { backendOption, print, printErr, settings } from "./_common.ts";
+import { backendOption, checkDataDir, print, printErr, settings } from "./_common.ts";
 import { DEFAULT_EXPERIMENTS_DIR } from "./list.ts";
 import { DATA_DIR_ENV } from "./reproduce.ts";
 import { formatDuration } from "./_progress.ts";
@@ -151,9 +151,7 @@ export function makeCommand(): Command {
       }
       const dataDir = opts.dataDir ?? settings().dataDir;
       const haveData = dataDir !== undefined && await isDirectory(dataDir);
-      if (opts.dataDir !== undefined && !haveData) {
-        throw new InputError(`Cannot use --data-dir "${opts.dataDir}": it is not a folder`);
-      }
+      if (opts.dataDir !== undefined) await checkDataDir(opts.dataDir);
       const skipped = haveData ? [] : all.filter((e) => e.spec.needsArcData).map((e) => e.name);
       for (const name of skipped) {
         print(

@@ -132,8 +132,12 @@ export function describe(s: unknown): string | undefined {
     case "literal":
       return (d.values as unknown[]).map((v) => JSON.stringify(v)).join(" or ");
     case "union": {
-      const parts = (d.options as unknown[]).map(describe);
-      return parts.every((p) => p !== undefined) ? parts.join(" or ") : undefined;
+      // Maps told apart by their keys: "map with key tasks or map with key ids", not "map or map".
+      const parts = (d.options as unknown[]).map((o) => {
+        const keys = requiredKeys(o);
+        return keys && keys.length > 0 ? `map with key${keys.length > 1 ? "s" : ""} ${keys.join(", ")}` : describe(o);
+      });
+      return parts.every((p) => p !== undefined) ? [...new Set(parts)].join(" or ") : undefined;
     }
     case "array":
       return "list";
@@ -148,6 +152,15 @@ export function describe(s: unknown): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** The keys an object schema requires (none optional or defaulted), or undefined for another schema. */
+function requiredKeys(s: unknown): string[] | undefined {
+  const d = def(unwrap(s));
+  if (d?.type !== "object") return undefined;
+  return Object.entries(d.shape as Record<string, unknown>)
+    .filter(([, v]) => !["optional", "default", "prefault"].includes(def(v)?.type ?? ""))
+    .map(([k]) => k);
 }
 
 function isMap(v: unknown): v is Record<string, unknown> {
@@ -239,6 +252,16 @@ function bound(
   }
 }
 
+/**
+ * Whether a union branch's issue says the value is not of that branch's kind at all: the wrong type at
+ * the branch's root, keys the branch does not have, or a key it requires missing.
+ */
+function rejectsKind(issue: z.core.$ZodIssue, value: unknown): boolean {
+  const p = issue.path as Path;
+  if (p.length === 0) return issue.code === "invalid_type" || issue.code === "unrecognized_keys";
+  return p.length === 1 && issue.code === "invalid_type" && valueAt(value, p) === undefined;
+}
+
 /** Rewrites zod's issues as problems; unknown keys already in `reported` (from {@linkcode unknownKeys}) are skipped. */
 export function describeIssues(
   schema: unknown,
@@ -267,8 +290,23 @@ export function describeIssues(
           out.push({ path, text: `missing key "${dotted(path)}": expected ${expected ?? issue.expected}` });
         } else out.push({ path, text: `${at}: expected ${expected ?? issue.expected}, got ${shown(value)}` });
         break;
+      case "invalid_union": {
+        // The branch the value's kind and keys fit, reported by its own issues with their full key paths
+        // (`key "data.subset.tasks": expected integer, got "abc"`); only when none fits, the union as a whole.
+        const fitting = (issue.errors ?? []).filter((branch) => branch.every((i) => !rejectsKind(i, value)));
+        if (fitting.length > 0) {
+          const best = fitting.reduce((a, b) => (b.length < a.length ? b : a));
+          const inner = best.map((i) => ({ ...i, path: [...path, ...i.path] }) as z.core.$ZodIssue);
+          out.push(...describeIssues(schema, input, inner, reported));
+          break;
+        }
+        const keys = isMap(value)
+          ? ` with key${Object.keys(value).length === 1 ? "" : "s"} ${Object.keys(value).join(", ")}`
+          : "";
+        out.push({ path, text: `${at}: expected ${expected ?? issue.message}, got ${shown(value)}${keys}` });
+        break;
+      }
       case "invalid_value":
-      case "invalid_union":
         out.push({ path, text: `${at}: expected ${expected ?? issue.message}, got ${shown(value)}` });
         break;
       case "too_small":

@@ -11,6 +11,7 @@
 import { basename, join, relative } from "node:path";
 import { DataError } from "../errors.ts";
 import { ARC_MAX_SIZE, type Grid } from "./augment.ts";
+import { isFetchCache, verifyCachedFiles } from "./cache.ts";
 
 /** One demonstration or test pair. */
 export interface ArcPair {
@@ -30,6 +31,8 @@ export interface ArcTask {
   train: ArcPair[];
   /** Test pairs, whose outputs are to be predicted. */
   test: ArcPair[];
+  /** The file it was read from, for messages (absent for tasks built in code or read back from an index). */
+  file?: string;
 }
 
 /** TRM's subset names. */
@@ -141,7 +144,7 @@ export function parseTask(
     const v = value as Record<string, unknown>;
     const train = parsePairs(v.train, "train", true);
     const test = parsePairs(v.test, "test", needTestOutputs);
-    return { id, subset, train, test };
+    return { id, subset, train, test, file };
   } catch (e) {
     if (e instanceof GridProblem) throw new DataError(`Cannot load task "${id}" from "${file}": ${e.message}`);
     throw e;
@@ -181,27 +184,72 @@ export async function loadTaskFile(file: string, subset: ArcSubset): Promise<Arc
   return parseTask(parseJson(text, `task "${id}"`, file), id, subset, file);
 }
 
+function unreadableDir(d: string, e: unknown): DataError | null {
+  if (e instanceof Deno.errors.NotFound) {
+    return new DataError(
+      `Cannot read ARC tasks: directory "${d}" does not exist (run "data fetch" or pass --data-dir)`,
+      {
+        cause: e,
+      },
+    );
+  }
+  if (e instanceof Deno.errors.NotADirectory) {
+    return new DataError(
+      `Cannot read ARC tasks: "${d}" is not a directory (expected a folder of <task id>.json files)`,
+      {
+        cause: e,
+      },
+    );
+  }
+  return null;
+}
+
+/**
+ * The `.json` files below `dir`, sorted by their path relative to it. Symbolic links are followed, both to
+ * task files and (ConceptARC) to group folders: a link is read as what it points to, so a data folder
+ * assembled from links reads as the copy it stands for. Every folder is visited once by its real path, so
+ * a link back to a folder already read (a loop, or a second path to the same tasks) is refused by name
+ * rather than read twice or forever, and a link that points nowhere is refused by name too.
+ */
 async function listJson(dir: string, recursive: boolean): Promise<string[]> {
   const out: string[] = [];
+  const visited = new Map<string, string>();
   const walk = async (d: string) => {
     let entries: Deno.DirEntry[];
+    let real: string;
     try {
+      real = await Deno.realPath(d);
       entries = await Array.fromAsync(Deno.readDir(d));
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) {
-        throw new DataError(
-          `Cannot read ARC tasks: directory "${d}" does not exist (run "data fetch" or pass --data-dir)`,
-          {
-            cause: e,
-          },
-        );
-      }
-      throw e;
+      throw unreadableDir(d, e) ?? e;
     }
+    const first = visited.get(real);
+    if (first !== undefined) {
+      throw new DataError(
+        `Cannot read ARC tasks: folder "${d}" is the folder "${first}" again (a symbolic link loop, or two links ` +
+          "to one folder); remove the link",
+      );
+    }
+    visited.set(real, d);
     for (const e of entries) {
       const p = join(d, e.name);
-      if (e.isDirectory && recursive) await walk(p);
-      else if (e.isFile && e.name.endsWith(".json")) out.push(p);
+      let isDir = e.isDirectory;
+      let isFile = e.isFile;
+      if (e.isSymlink) {
+        try {
+          const target = await Deno.stat(p);
+          isDir = target.isDirectory;
+          isFile = target.isFile;
+        } catch (err) {
+          if (!(err instanceof Deno.errors.NotFound)) throw err;
+          throw new DataError(
+            `Cannot read ARC tasks: "${p}" is a symbolic link to "${await Deno.readLink(p)}", which does not exist`,
+            { cause: err },
+          );
+        }
+      }
+      if (isDir && recursive) await walk(p);
+      else if (isFile && e.name.endsWith(".json")) out.push(p);
     }
   };
   await walk(dir);
@@ -210,9 +258,14 @@ async function listJson(dir: string, recursive: boolean): Promise<string[]> {
 
 /**
  * Loads every task of a subset, in a fixed order: files sorted by path (dirs) or the challenges file's
- * key order (kaggle, as TRM reads it).
+ * key order (kaggle, as TRM reads it). From a fetch cache, the subset's files are first checked against
+ * the manifest (cache.ts): a changed, missing or extra file is a DataError naming it.
  */
 export async function loadSubset(dataDir: string, subset: ArcSubset, source: ArcSource = "dirs"): Promise<ArcTask[]> {
+  // The fetch cache is checked against the manifest as it is read (cache.ts); a folder of one's own is not.
+  if (await isFetchCache(dataDir)) {
+    await verifyCachedFiles(dataDir, source === "kaggle" ? "trm-kaggle-combined/" : `${SUBSET_DIRS[subset]}/`);
+  }
   if (source === "kaggle") return await loadKaggleSubset(join(dataDir, "trm-kaggle-combined", "arc-agi"), subset);
   const dir = join(dataDir, SUBSET_DIRS[subset]);
   const files = await listJson(dir, subset === "concept");

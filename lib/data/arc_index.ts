@@ -34,6 +34,7 @@
  * @module
  */
 import { deriveSeed, stream } from "../random/mod.ts";
+import { formatBytes, largestWithin, MEMORY_LIMIT_BYTES } from "../limits.ts";
 import { DataError } from "../errors.ts";
 import {
   applyColors,
@@ -65,6 +66,49 @@ import { type PuzzleSplit, rangeOf } from "./sampler.ts";
 
 /** TRM's `ARCAugmentRetriesFactor`. */
 export const AUGMENT_RETRIES_FACTOR = 5;
+
+/**
+ * The most augmentations a task can have: its 8 dihedral transforms times the 9! permutations of colours
+ * 1..9, less the original itself. Beyond it no augmentation can be accepted, and the 5N tries would not end.
+ */
+export const MAX_AUGMENTATIONS = 8 * 362880 - 1;
+
+/** Bytes an index keeps per accepted augmentation: its dihedral id and its 10-entry colour map. */
+const INDEX_BYTES_PER_AUGMENTATION = 11;
+
+/**
+ * Why `n` augmentations of `tasks` tasks cannot be built, as text naming `key`, or null when they can: `n`
+ * beyond {@linkcode MAX_AUGMENTATIONS}; more puzzles (`tasks * (n + 1)`) than 32-bit identifiers hold; or
+ * more memory than lib/limits.ts allows for the index plus, where training needs one, a puzzle-embedding
+ * table of `puzzleRowBytes` per puzzle.
+ *
+ * @example
+ * ```ts
+ * import { augmentationProblem } from "./arc_index.ts";
+ * augmentationProblem(1000, 960, "--augmentations"); // null
+ * ```
+ */
+export function augmentationProblem(n: number, tasks: number, key: string, puzzleRowBytes = 0): string | null {
+  const need = (v: number) => tasks * v * INDEX_BYTES_PER_AUGMENTATION + tasks * (v + 1) * puzzleRowBytes;
+  const what = () =>
+    `${tasks} tasks with ${n} augmentations each would need ${formatBytes(need(n))} for the index` +
+    (puzzleRowBytes > 0 ? " and the puzzle-embedding table" : "");
+  if (n > MAX_AUGMENTATIONS) {
+    return `${key} is ${n}, beyond its bound of ${MAX_AUGMENTATIONS}: a task has at most 8 x 9! = ` +
+      `${MAX_AUGMENTATIONS + 1} distinct dihedral and colour variants, the original included; ${what()}`;
+  }
+  const idBound = Math.floor((2 ** 31 - 1) / Math.max(1, tasks)) - 1;
+  if (n > idBound) {
+    return `${key} is ${n}, beyond its bound of ${idBound} for ${tasks} tasks: puzzle identifiers are 32-bit ` +
+      `(${tasks} x (${n} + 1) puzzles); ${what()}`;
+  }
+  if (need(n) > MEMORY_LIMIT_BYTES) {
+    const bound = largestWithin(need, MEMORY_LIMIT_BYTES, 0, n);
+    return `${key} is ${n}, beyond its bound of ${bound} for ${tasks} tasks: ${what()}, against the ` +
+      `${formatBytes(MEMORY_LIMIT_BYTES)} memory limit`;
+  }
+  return null;
+}
 
 /** Progress of a long build: `done` of `total` units. */
 export type DataProgress = (p: { done: number; total: number; fields?: Record<string, number | string> }) => void;
@@ -135,6 +179,8 @@ export interface ArcIndexOptions {
   validation?: number;
   /** Called after each task's augmentations are drawn (`done` of `total` tasks). */
   onProgress?: DataProgress;
+  /** How messages name the augmentation count (default "augmentations"; the CLI's "--augmentations"). */
+  augmentationsKey?: string;
 }
 
 /** The options of {@linkcode buildArcIndexFromTasks}. */
@@ -183,6 +229,12 @@ export async function buildArcIndex(opts: ArcIndexOptions): Promise<ArcIndex> {
   const bySubset: ArcTask[][] = [];
   for (const s of spec.subsets) bySubset.push(await loadSubset(opts.dataDir, s, source));
   const fit = fitCanvas(bySubset.flat(), canvas);
+  const tooMany = augmentationProblem(
+    opts.augmentations ?? 1000,
+    fit.kept.length,
+    opts.augmentationsKey ?? "augmentations",
+  );
+  if (tooMany !== null) throw new DataError(`Cannot build the ARC index: ${tooMany}`);
   const index = buildArcIndexFromTasks(fit.kept, {
     subsets: [...spec.subsets],
     testSubset: spec.testSubset,
@@ -215,15 +267,17 @@ export function buildArcIndexFromTasks(tasks: ArcTask[], opts: ArcIndexBuildOpti
         `${largest.h}x${largest.w} grid (${largest.where}); raise the canvas to ${largest.side} or leave the task out`,
     );
   }
-  const seen = new Map<string, ArcSubset>();
+  const seen = new Map<string, ArcTask>();
+  const where = (t: ArcTask) => (t.file === undefined ? `subset "${t.subset}"` : `"${t.file}" (${t.subset})`);
   for (const t of tasks) {
     const prev = seen.get(t.id);
     if (prev !== undefined) {
       throw new DataError(
-        `Cannot build the ARC index: task id "${t.id}" occurs in both "${prev}" and "${t.subset}" (ids must be unique)`,
+        `Cannot build the ARC index: task id "${t.id}" occurs twice, in ${where(prev)} and in ${where(t)} ` +
+          "(ids must be unique: rename or remove one of the files)",
       );
     }
-    seen.set(t.id, t.subset);
+    seen.set(t.id, t);
   }
   const ordered: ArcTask[] = [];
   for (const s of subsets) {

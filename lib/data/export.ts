@@ -12,7 +12,7 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import { join } from "node:path";
-import { replaceOutputDir } from "../io/mod.ts";
+import { namedWriteError, replaceOutputDir } from "../io/mod.ts";
 import { InputError } from "../errors.ts";
 import {
   type ArcIndex,
@@ -53,17 +53,23 @@ export type FileHashes = Record<string, { bytes: number; sha256: string }>;
 /** A buffered file writer that hashes what it writes. */
 class Sink {
   #file: Deno.FsFile;
+  #path: string;
   #hash: Hash = createHash("sha256");
   #buf = new Uint8Array(1 << 20);
   #used = 0;
   bytes = 0;
 
-  private constructor(file: Deno.FsFile) {
+  private constructor(file: Deno.FsFile, path: string) {
     this.#file = file;
+    this.#path = path;
   }
 
   static async open(path: string): Promise<Sink> {
-    return new Sink(await Deno.open(path, { write: true, create: true, truncate: true }));
+    try {
+      return new Sink(await Deno.open(path, { write: true, create: true, truncate: true }), path);
+    } catch (e) {
+      throw namedWriteError(path, e);
+    }
   }
 
   async write(data: Uint8Array): Promise<void> {
@@ -80,7 +86,12 @@ class Sink {
 
   async #writeAll(data: Uint8Array): Promise<void> {
     let off = 0;
-    while (off < data.length) off += await this.#file.write(data.subarray(off));
+    try {
+      while (off < data.length) off += await this.#file.write(data.subarray(off));
+    } catch (e) {
+      // The OS error of a full disk names no file.
+      throw namedWriteError(this.#path, e);
+    }
   }
 
   async #flush(): Promise<void> {
@@ -90,8 +101,13 @@ class Sink {
 
   async close(): Promise<{ bytes: number; sha256: string }> {
     await this.#flush();
-    await this.#file.sync();
-    this.#file.close();
+    try {
+      await this.#file.sync();
+    } catch (e) {
+      throw namedWriteError(this.#path, e);
+    } finally {
+      this.#file.close();
+    }
     return { bytes: this.bytes, sha256: this.#hash.digest("hex") };
   }
 }

@@ -16,9 +16,10 @@
 import { readEnv } from "../env.ts";
 import { join } from "node:path";
 import { unzipSync } from "fflate";
-import { replaceDirAtomic } from "../io/mod.ts";
+import { namedWriteError, replaceDirAtomic } from "../io/mod.ts";
 import { DataError } from "../errors.ts";
 import { sha256Hex } from "./_hash.ts";
+import { extraCachedFiles, recordCachedSets } from "./cache.ts";
 import manifestJson from "./manifest.json" with { type: "json" };
 
 /** One downloadable set: a repository at a commit and where its folders go in the cache. */
@@ -80,8 +81,14 @@ export function parseFetchSets(names: string[]): string[] {
   return names;
 }
 
-/** Files of a set that are missing or differ from the manifest in `cacheDir`. */
-export async function verifySet(cacheDir: string, set: string): Promise<{ missing: string[]; corrupt: string[] }> {
+/**
+ * Files of a set that are missing or differ from the manifest in `cacheDir`, and files in its folders that
+ * the manifest does not list (`extra`). Every file is hashed: this is the full check `data fetch` makes.
+ */
+export async function verifySet(
+  cacheDir: string,
+  set: string,
+): Promise<{ missing: string[]; corrupt: string[]; extra: string[] }> {
   const missing: string[] = [];
   const corrupt: string[] = [];
   for (const [rel, hash] of Object.entries(MANIFEST.sets[set].files)) {
@@ -97,7 +104,7 @@ export async function verifySet(cacheDir: string, set: string): Promise<{ missin
     }
     if (sha256Hex(bytes) !== hash) corrupt.push(rel);
   }
-  return { missing, corrupt };
+  return { missing, corrupt, extra: await extraCachedFiles(cacheDir, set) };
 }
 
 /** What happened while fetching, for the CLI to show. */
@@ -105,7 +112,7 @@ export type FetchEvent =
   | { set: string; kind: "cached"; files: number }
   | { set: string; kind: "download"; url: string; attempt: number }
   | { set: string; kind: "retry"; url: string; attempt: number; reason: string; delayMs: number }
-  | { set: string; kind: "stale"; missing: number; corrupt: number }
+  | { set: string; kind: "stale"; missing: number; corrupt: number; extra: number }
   | { set: string; kind: "done"; files: number; bytes: number };
 
 /** Result per set. */
@@ -243,13 +250,20 @@ export async function fetchSets(opts: FetchOptions): Promise<FetchResult[]> {
     const spec = MANIFEST.sets[set];
     const nFiles = Object.keys(spec.files).length;
     const state = await verifySet(opts.cacheDir, set);
-    if (state.missing.length === 0 && state.corrupt.length === 0) {
+    if (state.missing.length === 0 && state.corrupt.length === 0 && state.extra.length === 0) {
+      await recordCachedSets(opts.cacheDir, [set]);
       opts.onEvent?.({ set, kind: "cached", files: nFiles });
       results.push({ set, downloaded: false, attempts: 0, files: nFiles, hash: setHash(set) });
       continue;
     }
     if (state.missing.length < nFiles) {
-      opts.onEvent?.({ set, kind: "stale", missing: state.missing.length, corrupt: state.corrupt.length });
+      opts.onEvent?.({
+        set,
+        kind: "stale",
+        missing: state.missing.length,
+        corrupt: state.corrupt.length,
+        extra: state.extra.length,
+      });
     }
     const url = `${base}/${spec.repo}/zip/${spec.commit}`;
     let files: Map<string, Uint8Array> | null = null;
@@ -284,11 +298,16 @@ export async function fetchSets(opts: FetchOptions): Promise<FetchResult[]> {
           if (rel.split("/")[0] !== top) continue;
           const path = join(tmp, rel.slice(top.length + 1));
           await Deno.mkdir(join(path, ".."), { recursive: true });
-          await Deno.writeFile(path, data);
+          try {
+            await Deno.writeFile(path, data);
+          } catch (e) {
+            throw namedWriteError(path, e);
+          }
           bytes += data.length;
         }
       });
     }
+    await recordCachedSets(opts.cacheDir, [set]);
     opts.onEvent?.({ set, kind: "done", files: files.size, bytes });
     results.push({ set, downloaded: true, attempts: attempt, files: files.size, hash: setHash(set) });
   }

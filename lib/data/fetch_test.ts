@@ -3,6 +3,7 @@ import { join, relative } from "node:path";
 import { zipSync } from "fflate";
 import { buildManifest, type FetchEvent, fetchSets, MANIFEST, verifySet } from "./fetch.ts";
 import { realDataDir } from "./_testing.ts";
+import { isFetchCache, verifyCachedFiles } from "./cache.ts";
 
 const data = realDataDir();
 
@@ -77,7 +78,7 @@ Deno.test({
       assert.deepEqual(waits, [2000, 2000], "each set's first retry waits the default 2 s");
       assert.match(retries[0], /does not unzip|cut short/);
       assert.match(retries[1], /does not match its SHA-256|does not unzip/);
-      for (const s of sets) assert.deepEqual(await verifySet(cache, s), { missing: [], corrupt: [] });
+      for (const s of sets) assert.deepEqual(await verifySet(cache, s), { missing: [], corrupt: [], extra: [] });
       assert.deepEqual(
         Deno.readFileSync(join(cache, "concept-arc", "Copy", "Copy1.json")),
         Deno.readFileSync(join(data!, "concept-arc", "Copy", "Copy1.json")),
@@ -96,7 +97,16 @@ Deno.test({
       Deno.writeTextFileSync(victim, "{}");
       const repaired = await fetchSets({ cacheDir: cache, sets: ["arc-agi-1"], baseUrl });
       assert.deepEqual(repaired.map((r) => r.downloaded), [true]);
-      assert.deepEqual(await verifySet(cache, "arc-agi-1"), { missing: [], corrupt: [] });
+      assert.deepEqual(await verifySet(cache, "arc-agi-1"), { missing: [], corrupt: [], extra: [] });
+
+      // So is a file that the manifest does not list; the rebuilt folders no longer hold it. The fetch
+      // left an index, so reading the cache checks it without hashing it again.
+      Deno.writeTextFileSync(join(cache, "arc-agi-1", "training", "stray.json"), "{}");
+      assert.deepEqual((await verifySet(cache, "arc-agi-1")).extra, ["arc-agi-1/training/stray.json"]);
+      const rebuilt = await fetchSets({ cacheDir: cache, sets: ["arc-agi-1"], baseUrl });
+      assert.deepEqual(rebuilt.map((r) => r.downloaded), [true]);
+      assert.ok(await isFetchCache(cache));
+      await verifyCachedFiles(cache, "arc-agi-1/training/");
 
       // A server that keeps failing ends in an error that names the set and the URL, and writes nothing.
       mode = "down";

@@ -71,12 +71,14 @@ export {
   arcSplits,
   AUGMENT_RETRIES_FACTOR,
   augmentationCodes,
+  augmentationProblem,
   augmentTask,
   buildArcIndex,
   buildArcIndexFromTasks,
   type DataProgress,
   excludedTasks,
   identifierName,
+  MAX_AUGMENTATIONS,
   numIdentifiers,
   scoredTasks,
   splitPairs,
@@ -148,3 +150,4 @@ export {
   SOURCES,
   verifySet,
 } from "./fetch.ts";
+export { CACHE_INDEX_FILE, isFetchCache, recordCachedSets, verifyCachedFiles } from "./cache.ts";

@@ -6,8 +6,9 @@
  *
  * @module
  */
-import { basename, dirname, join, resolve, sep as SEPARATOR } from "node:path";
+import { basename, dirname, join, relative, resolve, sep as SEPARATOR } from "node:path";
 import { sweepStaleTemps, tempName } from "./temp.ts";
+import { namedWriteError, WriteError } from "./write_error.ts";
 
 let counter = 0;
 
@@ -30,7 +31,8 @@ async function sweepOnce(path: string): Promise<void> {
 /**
  * Writes a file atomically by streaming: `write(file)` fills a temporary file in the target's directory,
  * which is flushed and renamed over `path`. If `write` throws, the temporary file is removed and `path`
- * is untouched. Returns what `write` returns.
+ * is untouched; an OS error (a full disk, say) is rethrown as a `WriteError` that names `path`. Returns
+ * what `write` returns.
  */
 export async function writeStreamAtomic<T>(path: string, write: (file: Deno.FsFile) => Promise<T>): Promise<T> {
   path = resolve(path);
@@ -50,7 +52,8 @@ export async function writeStreamAtomic<T>(path: string, write: (file: Deno.FsFi
     return result;
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
-    throw e;
+    // A full disk fails the write with an OS error that names no file: name the one being written.
+    throw namedWriteError(path, e);
   }
 }
 
@@ -71,6 +74,13 @@ export async function writeTextAtomic(path: string, text: string): Promise<void>
 function holdsCwd(dir: string): boolean {
   const cwd = Deno.cwd();
   return cwd === dir || cwd.startsWith(dir.endsWith(SEPARATOR) ? dir : dir + SEPARATOR);
+}
+
+/** A write error inside the temporary folder `tmp`, renamed to the place the file would have had in `dir`. */
+function inFinalPlace(e: unknown, tmp: string, dir: string): unknown {
+  if (!(e instanceof WriteError) || !e.path.startsWith(`${tmp}/`)) return e;
+  const path = join(dir, relative(tmp, e.path));
+  return new WriteError(path, e.message.replaceAll(e.path, path), { cause: e.cause });
 }
 
 /**
@@ -112,6 +122,6 @@ export async function replaceDirAtomic(dir: string, build: (tmpDir: string) => P
     if (moved) await Deno.remove(old, { recursive: true });
   } catch (e) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    throw e;
+    throw inFinalPlace(namedWriteError(dir, e), tmp, target);
   }
 }

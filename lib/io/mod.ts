@@ -37,3 +37,4 @@ export {
   withFolderLock,
 } from "./lock.ts";
 export { parseTempName, pidAlive, type SweepOptions, sweepStaleTemps, tempName } from "./temp.ts";
+export { namedWriteError, WriteError } from "./write_error.ts";

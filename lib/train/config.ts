@@ -43,6 +43,7 @@ import {
   validateModelConfig,
 } from "../model/mod.ts";
 import { OPTIMIZER_KINDS, type OptimizerKind } from "./optimizers.ts";
+import { sizeProblem } from "./limits.ts";
 
 const posInt = () => z.int().positive();
 const nonNegInt = () => z.int().nonnegative();
@@ -506,6 +507,8 @@ export function resolveTrainConfig(input: TrainConfigInput, source: string): Loa
     if (e instanceof ConfigError) fail(source, e.message.replace(/^Cannot build the model: /, ""));
     throw e;
   }
+  const tooBig = sizeProblem(config);
+  if (tooBig !== null) fail(source, tooBig);
   const plain = JSON.parse(JSON.stringify(config)) as TrainConfig;
   return {
     config: plain,

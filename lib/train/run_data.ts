@@ -11,6 +11,7 @@ import {
   type ArcIndex,
   arcSplits,
   type ArcTask,
+  augmentationProblem,
   buildArcIndexFromTasks,
   type DataProgress,
   defaultCacheDir,
@@ -29,7 +30,7 @@ import {
 } from "../data/mod.ts";
 import { canonicalJson, sha256Hex } from "../report/mod.ts";
 import { type EvalData } from "../eval/mod.ts";
-import { isDirectory } from "../io/mod.ts";
+import { exists, isDirectory } from "../io/mod.ts";
 import { type TrainConfig } from "./config.ts";
 
 /** The data of a run: both splits in TRM's layout, their shape, and a content hash. */
@@ -155,9 +156,10 @@ export async function loadRunData(
   }
   const dataDir = d.data_dir ?? opts.dataDir ?? defaultCacheDir();
   if (!(await isDirectory(dataDir))) {
+    const state = (await exists(dataDir)) ? "is not a folder" : "does not exist";
     throw new DataError(
-      `Cannot load ARC set "${d.set}": data directory "${dataDir}" does not exist (set data.data_dir or ` +
-        "$TRM_DIS_DATA_DIR, or run `data fetch`)",
+      `Cannot load ARC set "${d.set}": data directory "${dataDir}" ${state} (expected the ARC data folder; set ` +
+        "data.data_dir or $TRM_DIS_DATA_DIR, or run `data fetch`)",
     );
   }
   const spec = ARC_SETS[d.set];
@@ -171,6 +173,8 @@ export async function loadRunData(
         (canvas < ARC_MAX_SIZE ? ` that fit the ${canvas}x${canvas} canvas` : ""),
     );
   }
+  const tooMany = augmentationProblem(d.augmentations, chosen.length, 'key "data.augmentations"', 4 * cfg.model.hidden);
+  if (tooMany !== null) throw new DataError(`Cannot load ARC set "${d.set}": ${tooMany}`);
   const excluded = excludedTasks(tasks, canvas);
   const index = {
     ...buildArcIndexFromTasks(chosen, {
