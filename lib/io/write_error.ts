@@ -11,6 +11,7 @@
 export class WriteError extends Error {
   /** The file (or folder) being written. */
   readonly path: string;
+  /** A failed write of `path`; `message` says what happened, `options.cause` keeps the OS error. */
   constructor(path: string, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "WriteError";
