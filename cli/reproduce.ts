@@ -30,6 +30,7 @@ import {
 } from "../lib/experiment/mod.ts";
 import {
   backendOption,
+  microBatchLine,
   outOption,
   print,
   printErr,
@@ -150,6 +151,11 @@ function eventPrinter(name: string, backend: BackendInfo): (e: ExperimentEvent) 
       case "row-output":
         printErr(`[${e.row}] ${e.line}`);
         break;
+      case "micro-batch": {
+        const line = microBatchLine(e.choice);
+        if (line !== null) printErr(`row ${e.row.id}: ${line}`);
+        break;
+      }
       case "report":
         break;
     }

@@ -28,7 +28,14 @@ import type { BackendInfo } from "../backend/mod.ts";
 import { canonicalJson, type MetricRecord, MetricsLog, type ProgressFn, RunFolder, sha256Hex } from "../report/mod.ts";
 import { InputError } from "../errors.ts";
 import { exists, readTextIfExists } from "../io/mod.ts";
-import { NonFiniteError, RUN_FILES, type RunResults, runTraining, sameTrainConfig } from "../train/mod.ts";
+import {
+  type MicroBatchChoice,
+  NonFiniteError,
+  RUN_FILES,
+  type RunResults,
+  runTraining,
+  sameTrainConfig,
+} from "../train/mod.ts";
 import { type ExperimentBaseConfig, loadProfile, type ProfileName, type RowPlan, selectRows } from "./config.ts";
 import { type ComputeEstimate, estimateRow, type StepTiming } from "./estimate.ts";
 import { type JobCommand, runJobs } from "./jobs.ts";
@@ -46,6 +53,7 @@ export type ExperimentEvent =
   | { kind: "row-start"; row: RowPlan; resume: boolean }
   | { kind: "row-done"; row: RowPlan; seconds: number }
   | { kind: "row-output"; row: string; line: string }
+  | { kind: "micro-batch"; row: RowPlan; choice: MicroBatchChoice }
   | { kind: "report"; dir: string; finished: string[]; missing: string[] }
   | { kind: "moved-aside"; from: string; to: string };
 
@@ -272,6 +280,7 @@ export async function runExperiment<C extends Omit<ExperimentBaseConfig, "common
           backend: opts.backend ?? null,
           command: opts.command ?? [],
           onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, label: `${plan.id} ${p.label ?? ""}` })),
+          onMicroBatch: (choice) => opts.onEvent?.({ kind: "micro-batch", row: plan, choice }),
         });
       } catch (e) {
         // Name the row: under reproduce the run folder alone does not say which one diverged.

@@ -4,7 +4,7 @@
  * autoregressive input): the same weights, optimiser moments, carry and logged metrics, to ~1e-6.
  */
 import assert from "node:assert/strict";
-import { initBackend } from "../backend/mod.ts";
+import { initBackend, tf } from "../backend/mod.ts";
 import { Rng } from "../random/mod.ts";
 import type { MethodConfig, NamedArrays } from "../model/mod.ts";
 import type { BatchSource, StepBatch } from "./mod.ts";
@@ -45,9 +45,12 @@ async function train(method: MethodConfig, microBatch: number | undefined, steps
   try {
     const src = new Batches();
     const metrics = [];
+    let after1 = 0;
     for (let i = 0; i < steps; i++) {
       metrics.push(await (await r.trainer.step(src, { lr: 3e-3, puzzleLr: 1e-2 })).read());
+      if (i === 0) after1 = tf.memory().numTensors;
     }
+    assert.equal(tf.memory().numTensors, after1, "a step leaked tensors");
     return {
       weights: await r.model.getWeights(),
       optim: (await r.optimizer.getState()) as NamedArrays,
