@@ -37,7 +37,10 @@ import {
   sameTrainConfig,
 } from "../train/mod.ts";
 import { type ExperimentBaseConfig, loadProfile, type ProfileName, type RowPlan, selectRows } from "./config.ts";
-import { type ComputeEstimate, estimateRow, type StepTiming } from "./estimate.ts";
+import { type ComputeEstimate, type EstimateDeps, estimateRow, formatEstimate } from "./estimate.ts";
+
+/** Estimated wall time above which a run asks before it trains: a week. */
+export const LONG_RUN_SECONDS = 7 * 86400;
 import { type JobCommand, runJobs } from "./jobs.ts";
 import type { ExperimentSpec, FinishedRow } from "./spec.ts";
 import { writeExperimentOutputs } from "./outputs.ts";
@@ -84,9 +87,13 @@ export interface RunExperimentOptions {
   estimate?: boolean;
   /** Stop after the estimates. */
   estimateOnly?: boolean;
-  /** Steps and batch of the estimate's measurement. */
-  estimateSteps?: number;
-  estimateBatch?: number;
+  /**
+   * Asked, with the estimated seconds of the rows to train, before a run whose estimate exceeds
+   * {@linkcode LONG_RUN_SECONDS}; training starts only when it returns true (absent = refused).
+   */
+  confirmLongRun?: (seconds: number) => boolean | Promise<boolean>;
+  /** Replaces the estimate's data loader or calibration (tests: the estimate builds no full dataset). */
+  estimateDeps?: Partial<EstimateDeps>;
   /** The backend in use (initialise it first), for provenance. */
   backend?: BackendInfo | null;
   /** The command line, for provenance. */
@@ -225,13 +232,11 @@ export async function runExperiment<C extends Omit<ExperimentBaseConfig, "common
 
   const estimates = new Map<string, ComputeEstimate>();
   if (opts.estimate || opts.estimateOnly) {
-    const cache = new Map<string, StepTiming>();
     for (const plan of toTrain) {
       const estimate = await estimateRow(plan.loaded, {
         dataDir: opts.dataDir,
-        measureSteps: opts.estimateSteps,
-        measureBatch: opts.estimateBatch,
-        cache,
+        backend: opts.backend ?? undefined,
+        deps: opts.estimateDeps,
         onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, label: `${plan.id} ${p.label ?? ""}` })),
       });
       estimates.set(plan.id, estimate);
@@ -239,6 +244,13 @@ export async function runExperiment<C extends Omit<ExperimentBaseConfig, "common
     }
     if (opts.estimateOnly) {
       return { dir: opts.out, trained: [], skipped, missing: [], resultsJson: null, estimates, summary: [], complete };
+    }
+    const seconds = [...estimates.values()].reduce((a, e) => a + (e.expectedSeconds ?? 0), 0);
+    if (seconds > LONG_RUN_SECONDS && !(await opts.confirmLongRun?.(seconds))) {
+      throw new InputError(
+        `Cannot start experiment "${spec.name}" (profile ${opts.profile}): its estimate is ` +
+          `${formatEstimate(seconds)} on this machine, over a week (pass --yes to train anyway, or run it on GPUs)`,
+      );
     }
   }
 
