@@ -17,6 +17,7 @@ import { BACKEND_NAMES, type BackendInfo, type BackendRequest, initBackend, pars
 import { type RuntimeSettings, runtimeSettings } from "../lib/env.ts";
 import { InputError } from "../lib/errors.ts";
 import { onLockTakeover } from "../lib/io/mod.ts";
+import type { MicroBatchChoice } from "../lib/train/mod.ts";
 
 /** Prints a line (or lines) to stdout. */
 export function print(text = ""): void {
@@ -305,4 +306,14 @@ export function resumeOnInterrupt(args: readonly string[], beforeExit?: () => vo
   return () => {
     for (const { signal, handler } of handlers) Deno.removeSignalListener(signal, handler);
   };
+}
+
+/**
+ * The line that says a run accumulates gradients (or null when it runs the full batch in one pass as
+ * the config left it): the micro-batch, the passes per step and why.
+ */
+export function microBatchLine(c: MicroBatchChoice): string | null {
+  if (c.source === "auto" && c.passes === 1) return null;
+  return `micro-batch ${c.microBatch} of batch ${c.batch} (${c.passes} forward/backward passes per optimiser step, ` +
+    `one update): ${c.reason}`;
 }

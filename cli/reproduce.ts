@@ -21,17 +21,24 @@ import {
   experimentRegistry,
   type ExperimentSpec,
   experimentSpec,
+  formatEstimate,
+  GPU_PEAKS,
+  type GpuProjection,
   loadProfile,
   parseSeeds,
   type ProfileName,
+  REFERENCE_STEP,
+  referenceUtilisation,
   runExperiment,
   seedDir,
   spread,
+  TF32_UTILISATION,
   writeSeedSummary,
 } from "../lib/experiment/mod.ts";
 import {
   backendOption,
   checkDataDir,
+  microBatchLine,
   outOption,
   print,
   printErr,
@@ -43,6 +50,7 @@ import {
 } from "./_common.ts";
 import { progressRouter } from "./eval.ts";
 import { formatDuration } from "./_progress.ts";
+import { formatBytes } from "../lib/train/mod.ts";
 import * as list from "./list.ts";
 
 /** The root module, which subprocesses run. */
@@ -86,23 +94,47 @@ function flops(x: number): string {
 }
 
 function estimateLines(id: string, e: ComputeEstimate, backend: string): string[] {
+  const m = e.memory;
+  const counts = e.counts === "measured build" ? "counts of the measured full build" : `counts from the ${e.counts}`;
   const lines = [
-    `  ${id}: ${e.steps.toLocaleString("en-US")} steps at batch ${e.batchSize}, ` +
+    `  ${id}: ${e.steps.toLocaleString("en-US")} steps at batch ${e.batchSize} (${counts}), ` +
     `${e.evaluations} evaluation(s) of ${e.evalExamples.toLocaleString("en-US")} examples; ` +
     `${flops(e.trainFlops)} training + ${flops(e.evalFlops)} evaluation = ${flops(e.totalFlops)} (matmul)`,
+    `    memory: parameters ${formatBytes(m.parameters)}, optimiser state and EMA ${formatBytes(m.optimizerState)}, ` +
+    `puzzle table ${formatBytes(m.puzzleTable)}, carry ${formatBytes(m.carry)}, activations ` +
+    `${formatBytes(m.activationsPerMicroBatch)} per micro-batch of ${m.microBatch}` +
+    (m.passes > 1 ? ` (${m.passes} passes per step on ${backend})` : ` (the full batch on ${backend})`),
   ];
-  if (e.measured && e.expectedSeconds !== null) {
+  if (e.calibration && e.expectedSeconds !== null) {
     lines.push(
-      `    measured on ${backend}: ${e.measured.secondsPerStep.toFixed(3)} s/step at batch ${e.measured.batch} ` +
-        `(${flops(e.measured.flopsPerSecond)}/s) -> expected ${formatDuration(e.expectedSeconds)}`,
+      `    this machine (${backend}, ${flops(e.calibration.flopsPerSecond)}/s calibrated): ` +
+        `${formatEstimate(e.expectedSeconds)}`,
     );
   }
+  lines.push(`    projected, one GPU: ${gpuLine(e.gpus)}`);
   return lines;
+}
+
+function gpuLine(gpus: GpuProjection[]): string {
+  return gpus.map((g) => `${g.gpu} ${formatEstimate(g.seconds)} (fp32) / ${formatEstimate(g.secondsTf32)} (tf32)`)
+    .join(", ");
+}
+
+/** How the GPU projections are made, printed once under the estimates. */
+function gpuBasis(): string {
+  const u = referenceUtilisation();
+  const peaks = GPU_PEAKS.map((g) => `${g.name} ${g.fp32 / 1e12} / ${g.tf32 / 1e12}`).join(", ");
+  return `  GPU projections, one GPU (N GPUs divide by N at best); peaks fp32 / TF32: ${peaks} TFLOP/s. fp32: ` +
+    `${(100 * u).toFixed(1)}% of the fp32 peak, the measured ratio of the PyTorch reference on an ` +
+    `${REFERENCE_STEP.gpu} (DIS compact N-Queens, batch ${REFERENCE_STEP.batch}, ${REFERENCE_STEP.seconds * 1000} ms ` +
+    `per step; docs/performance.md). tf32: ${100 * TF32_UTILISATION}% of the TF32 peak, the rate TRM's 72 h on ` +
+    "4 x H100 implies (docs/experiments.md)";
 }
 
 function eventPrinter(name: string, backend: BackendInfo): (e: ExperimentEvent) => void {
   let total = 0;
   let headed = false;
+  const gpuTotals = new Map<string, number>();
   // Experiment-level progress: rows started out of those to train, and the time the finished ones took.
   let toTrain = 0;
   let started = 0;
@@ -122,6 +154,7 @@ function eventPrinter(name: string, backend: BackendInfo): (e: ExperimentEvent) 
         headed = true;
         for (const l of estimateLines(e.row.id, e.estimate, backend.name)) printErr(l);
         total += e.estimate.expectedSeconds ?? 0;
+        for (const g of e.estimate.gpus) gpuTotals.set(g.gpu, (gpuTotals.get(g.gpu) ?? 0) + g.seconds);
         break;
       case "row-skip":
         toTrain -= 1;
@@ -132,7 +165,9 @@ function eventPrinter(name: string, backend: BackendInfo): (e: ExperimentEvent) 
         break;
       case "row-start":
         if (total > 0) {
-          printErr(`  all rows: expected ${formatDuration(total)} on ${backend.name}`);
+          const gpus = [...gpuTotals].map(([g, sec]) => `${g} ${formatEstimate(sec)} (fp32)`).join(", ");
+          printErr(`  all rows: expected ${formatEstimate(total)} on ${backend.name}; projected, one GPU: ${gpus}`);
+          printErr(gpuBasis());
           total = 0;
         }
         started += 1;
@@ -152,10 +187,25 @@ function eventPrinter(name: string, backend: BackendInfo): (e: ExperimentEvent) 
       case "row-output":
         printErr(`[${e.row}] ${e.line}`);
         break;
+      case "micro-batch": {
+        const line = microBatchLine(e.choice);
+        if (line !== null) printErr(`row ${e.row.id}: ${line}`);
+        break;
+      }
       case "report":
         break;
     }
   };
+}
+
+/**
+ * Whether to train a run estimated at over a week: yes with --yes; on a terminal, the user's answer; else
+ * no (runExperiment then refuses with exit 2 and the estimate).
+ */
+function confirmLongRun(seconds: number, yes: boolean): boolean {
+  if (yes) return true;
+  if (!Deno.stdin.isTerminal()) return false;
+  return confirm(`The estimate is ${formatEstimate(seconds)} on this machine, over a week. Train anyway?`);
 }
 
 /** Examples in `reproduce --help`; tests/help_examples_test.ts checks that each one is accepted. */
@@ -204,6 +254,7 @@ export function makeCommand(): Command {
     )
     .addOption(new Option("--jobs <n>", "rows trained at a time, in subprocesses").argParser(positive).default(1))
     .addOption(new Option("--estimate-only", "print the compute estimate and stop"))
+    .addOption(new Option("--yes", "train even when the estimate on this machine is over a week"))
     .addOption(new Option("--list", "list the experiments and their profiles"))
     .addOption(
       new Option("--print-config", "print the experiment's resolved config and each row's training config, then stop"),
@@ -225,6 +276,7 @@ export function makeCommand(): Command {
         rows?: string[];
         jobs: number;
         estimateOnly?: boolean;
+        yes?: boolean;
         list?: boolean;
         printConfig?: boolean;
         trainOnly?: boolean;
@@ -307,6 +359,7 @@ export function makeCommand(): Command {
             trainOnly: opts.trainOnly,
             estimate: opts.profile === "paper" && !opts.trainOnly,
             estimateOnly: opts.estimateOnly,
+            confirmLongRun: (seconds) => confirmLongRun(seconds, opts.yes === true),
             backend,
             command: ["reproduce", name, ...Deno.args.slice(Deno.args.indexOf(name) + 1)],
             rowCommand: (id) => ({
@@ -335,8 +388,18 @@ export function makeCommand(): Command {
           progress.stop();
         }
         if (opts.estimateOnly) {
-          const total = [...outcome.estimates.values()].reduce((a, e) => a + (e.expectedSeconds ?? 0), 0);
-          if (total > 0) print(`Expected time for the rows to train: ${formatDuration(total)} on ${backend.name}`);
+          const all = [...outcome.estimates.values()];
+          const total = all.reduce((a, e) => a + (e.expectedSeconds ?? 0), 0);
+          if (total > 0) print(`Expected time for the rows to train: ${formatEstimate(total)} on ${backend.name}`);
+          if (all.length > 0) {
+            const gpus = all[0].gpus.map((g, i) => ({
+              ...g,
+              seconds: all.reduce((a, e) => a + e.gpus[i].seconds, 0),
+              secondsTf32: all.reduce((a, e) => a + e.gpus[i].secondsTf32, 0),
+            }));
+            print(`Projected, one GPU: ${gpuLine(gpus)}`);
+            printErr(gpuBasis());
+          }
         }
         if (opts.estimateOnly || opts.trainOnly) {
           if (opts.trainOnly) print(`Trained rows ${outcome.trained.join(", ") || "(none)"} in ${out}/rows`);

@@ -11,6 +11,7 @@ import type { BackendRequest } from "../lib/backend/mod.ts";
 import { loadTrainConfig, runTraining, type TrainOutcome } from "../lib/train/mod.ts";
 import {
   backendOption,
+  microBatchLine,
   outOption,
   print,
   printErr,
@@ -126,6 +127,10 @@ export function makeCommand(): Command {
           backend,
           command: ["train", ...Deno.args.slice(Deno.args.indexOf("train") + 1)],
           onProgress: progress.update,
+          onMicroBatch: (c) => {
+            const line = microBatchLine(c);
+            if (line !== null) printErr(`train: ${line}`);
+          },
         });
       } finally {
         release();

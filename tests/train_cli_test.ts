@@ -59,8 +59,8 @@ Deno.test("config and input errors exit 2 naming the file and key; an unavailabl
       errorLine(r),
       `error: Cannot load config "${bad}": unknown key "train.step" (expected one of: ` +
         "batch_size, beta1, beta2, checkpoint_interval, checkpoint_minutes, dis_fetch, dis_stagger, ema, ema_rate, " +
-        "epochs, eval_interval, grad_clip, keep_checkpoints, log_interval, lr, lr_min_ratio, optimizer, puzzle_emb_lr, " +
-        "puzzle_emb_weight_decay, steps, ...)",
+        "epochs, eval_interval, grad_clip, keep_checkpoints, log_interval, lr, lr_min_ratio, micro_batch, optimizer, " +
+        "puzzle_emb_lr, puzzle_emb_weight_decay, ...)",
     );
     assert.match(r.stderr, /^Usage: trm-dis train \[options\] <config>\n/);
 

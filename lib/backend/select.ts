@@ -156,6 +156,11 @@ async function tryWebgpu(requireHardware: boolean): Promise<Record<string, strin
     adapter: description,
     fallback,
     shaderF16: Boolean(adapter.features?.has?.("shader-f16")),
+    // The largest buffer a tensor may take: lib/train's micro-batch choice keeps every tensor below both.
+    ...(typeof adapter.limits?.maxBufferSize === "number" ? { maxBufferSize: adapter.limits.maxBufferSize } : {}),
+    ...(typeof adapter.limits?.maxStorageBufferBindingSize === "number"
+      ? { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize }
+      : {}),
     ...webgpuTuning(),
   };
 }

@@ -40,6 +40,7 @@ export { parseSeeds, seedDir, type SeedResult, type SeedSummary, spread, writeSe
 export {
   type ExperimentEvent,
   type ExperimentOutcome,
+  LONG_RUN_SECONDS,
   moveAside,
   readFinishedRow,
   ROWS_DIR,
@@ -54,15 +55,29 @@ export {
   writeExperimentOutputs,
 } from "./outputs.ts";
 export {
+  ARC_BUILDS,
+  calibrate,
+  type Calibration,
   callFlops,
   type ComputeEstimate,
+  type DataFacts,
+  dataFacts,
+  type EstimateDeps,
   type EstimateOptions,
   estimateRow,
   evaluationCount,
   type FlopShape,
+  formatEstimate,
+  GPU_PEAKS,
+  type GpuPeak,
+  type GpuProjection,
+  gpuProjections,
   headFlops,
   inferenceFlops,
-  type StepTiming,
+  type MemoryEstimate,
+  REFERENCE_STEP,
+  referenceUtilisation,
+  TF32_UTILISATION,
   trainStepFlops,
 } from "./estimate.ts";
 export { type JobCommand, type JobOptions, type JobResult, runJobs } from "./jobs.ts";

@@ -40,9 +40,19 @@ import {
   readTextIfExists,
   sweepStaleTemps,
 } from "../io/mod.ts";
-import { NonFiniteError, RUN_FILES, type RunResults, runTraining, sameTrainConfig } from "../train/mod.ts";
+import {
+  type MicroBatchChoice,
+  NonFiniteError,
+  RUN_FILES,
+  type RunResults,
+  runTraining,
+  sameTrainConfig,
+} from "../train/mod.ts";
 import { type ExperimentBaseConfig, loadProfile, type ProfileName, type RowPlan, selectRows } from "./config.ts";
-import { type ComputeEstimate, estimateRow, type StepTiming } from "./estimate.ts";
+import { type ComputeEstimate, type EstimateDeps, estimateRow, formatEstimate } from "./estimate.ts";
+
+/** Estimated wall time above which a run asks before it trains: a week. */
+export const LONG_RUN_SECONDS = 7 * 86400;
 import { type JobCommand, runJobs } from "./jobs.ts";
 import type { ExperimentSpec, FinishedRow } from "./spec.ts";
 import { writeExperimentOutputs } from "./outputs.ts";
@@ -58,6 +68,7 @@ export type ExperimentEvent =
   | { kind: "row-start"; row: RowPlan; resume: boolean }
   | { kind: "row-done"; row: RowPlan; seconds: number }
   | { kind: "row-output"; row: string; line: string }
+  | { kind: "micro-batch"; row: RowPlan; choice: MicroBatchChoice }
   | { kind: "report"; dir: string; finished: string[]; missing: string[] }
   | { kind: "moved-aside"; from: string; to: string };
 
@@ -89,10 +100,13 @@ export interface RunExperimentOptions {
   estimate?: boolean;
   /** Stop after the estimates. */
   estimateOnly?: boolean;
-  /** Optimiser steps of the estimate's measurement. */
-  estimateSteps?: number;
-  /** Batch size of the estimate's measurement. */
-  estimateBatch?: number;
+  /**
+   * Asked, with the estimated seconds of the rows to train, before a run whose estimate exceeds
+   * {@linkcode LONG_RUN_SECONDS}; training starts only when it returns true (absent = refused).
+   */
+  confirmLongRun?: (seconds: number) => boolean | Promise<boolean>;
+  /** Replaces the estimate's data loader or calibration (tests: the estimate builds no full dataset). */
+  estimateDeps?: Partial<EstimateDeps>;
   /** The backend in use (initialise it first), for provenance. */
   backend?: BackendInfo | null;
   /** The command line, for provenance. */
@@ -284,13 +298,11 @@ async function trainAndReport<C extends Omit<ExperimentBaseConfig, "common">>(
 
   const estimates = new Map<string, ComputeEstimate>();
   if (opts.estimate || opts.estimateOnly) {
-    const cache = new Map<string, StepTiming>();
     for (const plan of toTrain) {
       const estimate = await estimateRow(plan.loaded, {
         dataDir: opts.dataDir,
-        measureSteps: opts.estimateSteps,
-        measureBatch: opts.estimateBatch,
-        cache,
+        backend: opts.backend ?? undefined,
+        deps: opts.estimateDeps,
         onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, label: `${plan.id} ${p.label ?? ""}` })),
       });
       estimates.set(plan.id, estimate);
@@ -298,6 +310,13 @@ async function trainAndReport<C extends Omit<ExperimentBaseConfig, "common">>(
     }
     if (opts.estimateOnly) {
       return { dir: opts.out, trained: [], skipped, missing: [], resultsJson: null, estimates, summary: [], complete };
+    }
+    const seconds = [...estimates.values()].reduce((a, e) => a + (e.expectedSeconds ?? 0), 0);
+    if (seconds > LONG_RUN_SECONDS && !(await opts.confirmLongRun?.(seconds))) {
+      throw new InputError(
+        `Cannot start experiment "${spec.name}" (profile ${opts.profile}): its estimate is ` +
+          `${formatEstimate(seconds)} on this machine, over a week (pass --yes to train anyway, or run it on GPUs)`,
+      );
     }
   }
 
@@ -339,6 +358,7 @@ async function trainAndReport<C extends Omit<ExperimentBaseConfig, "common">>(
           backend: opts.backend ?? null,
           command: opts.command ?? [],
           onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, label: `${plan.id} ${p.label ?? ""}` })),
+          onMicroBatch: (choice) => opts.onEvent?.({ kind: "micro-batch", row: plan, choice }),
         });
       } catch (e) {
         // Name the row: under reproduce the run folder alone does not say which one diverged.

@@ -158,7 +158,7 @@ export class DisTrainer extends SupervisionTrainer<DisConfig> {
 
   /** Step-weighted CE toward this step's target; accuracies against the label and the target. */
   protected objective(logits: Tensor, _y: Tensor, inputs: StepInputs): StepObjective {
-    const b = this.slots.batch;
+    const b = logits.shape[0]; // B, or the rows of one accumulation pass
     const [targetT, labelT, weightT] = inputs.tensors;
     const ce = perSampleCrossEntropy(logits, targetT, this.method.loss); // [B]
     const total = batchObjective(ce.loss, this.globalBatch, weightT);

@@ -15,6 +15,13 @@ export interface TrainerOptions {
   batchSize: number;
   /** The loss is divided by this (TRM: the global batch size); default B. */
   globalBatch?: number;
+  /**
+   * Gradient accumulation: rows per forward/backward pass (default B: one pass). With m < B the step runs
+   * ceil(B / m) passes over consecutive slot ranges, sums their gradients and steps the optimisers once,
+   * so the update is the full batch's up to float summation order: the objective of each pass is already
+   * divided by the global batch, never by m.
+   */
+  microBatch?: number;
   /** The weight optimiser, stepped once per supervision step. */
   optimizer: WeightOptimizer;
   /**
@@ -350,6 +357,13 @@ export function restoreTensor(a: NamedArrays, name: string, shape: number[], dty
   return dtype === "float32" ? tf.tensor(e.data, shape, "float32") : tf.tensor(Int32Array.from(e.data), shape, "int32");
 }
 
+/** One forward/backward pass: the summed objective, its gradients and what the step keeps of the rows. */
+interface Pass {
+  value: Tensor;
+  grads: Record<string, Tensor>;
+  kept: { y: Tensor; z: Tensor; carry: Tensor; perSlot: Tensor; logits?: Tensor };
+}
+
 /** What a method's {@linkcode SupervisionTrainer.prepare} hands the shared step: this step's inputs. */
 export interface StepInputs {
   /** 1 where the slot took a fresh sample this step (its y, z restart from y_init, z_init). */
@@ -431,31 +445,16 @@ export abstract class SupervisionTrainer<M extends MethodConfig> {
     const reset = resetStates(model, this.#y, this.#z, inputs.fresh);
     this.#y.dispose();
     this.#z.dispose();
-
-    let state = reset;
-    if (method.hCycles > 1) {
-      const x = tf.tidy(() => model.inputEmbedding(inputs.tokens, this.rows.variable, inputs.stepIndex)); // [B, S, D]
-      state = cyclesNoGrad(model, x, reset.y, reset.z, method.lCycles, method.hCycles - 1);
-      x.dispose();
-      reset.y.dispose();
-      reset.z.dispose();
-    }
-
-    let kept: { y: Tensor; z: Tensor; carry: Tensor; perSlot: Tensor; logits?: Tensor } | undefined;
-    const { value, grads } = tf.tidy(() =>
-      tf.variableGrads(() => {
-        const x = model.inputEmbedding(inputs.tokens, this.rows.variable, inputs.stepIndex); // [B, S, D]
-        const out = cycle(model, x, state.y, state.z, method.lCycles);
-        const logits = model.lmLogits(out.y); // [B, L, V]
-        const o = this.objective(logits, out.y, inputs);
-        kept = { y: tf.keep(out.y), z: tf.keep(out.z), carry: tf.keep(o.carry), perSlot: tf.keep(o.perSlot) };
-        if (this.opts.onGradients) kept.logits = tf.keep(logits);
-        return o.total as tf.Scalar;
-      }, [...model.trainableVariables(), this.rows.variable])
-    );
-    for (const t of [state.y, state.z, inputs.tokens, ...(inputs.stepIndex ? [inputs.stepIndex] : [])]) t.dispose();
+    const b = slots.batch;
+    const micro = Math.min(this.opts.microBatch ?? b, b);
+    // One pass over the whole batch is today's step exactly (no slicing), so runs without accumulation
+    // keep their bytes.
+    const pass = micro >= b
+      ? this.#pass(inputs, reset.y, reset.z, null)
+      : this.#accumulate(inputs, reset.y, reset.z, micro);
+    for (const t of [reset.y, reset.z, inputs.tokens, ...(inputs.stepIndex ? [inputs.stepIndex] : [])]) t.dispose();
     for (const t of inputs.tensors) t.dispose();
-    const k = kept!;
+    const { value, grads, kept: k } = pass;
     if (k.logits) {
       observeGradients(this.opts, model, this.rows, grads, k.logits, this.haltingLogits(k.carry));
       k.logits.dispose();
@@ -472,6 +471,105 @@ export abstract class SupervisionTrainer<M extends MethodConfig> {
     this.#y = k.y;
     this.#z = k.z;
     return result;
+  }
+
+  /**
+   * The forward and backward pass of one group of rows: T-1 cycles without gradient, one with, the
+   * objective and its gradients (by tfjs variable name; the puzzle-row variable's is [B, D] even when
+   * `range` = [first row, rows] takes a slice of it). `inputs`, `y` and `z` are not disposed.
+   */
+  #pass(inputs: StepInputs, y: Tensor, z: Tensor, range: [number, number] | null): Pass {
+    const { model, method } = this;
+    const variable = this.rows.variable;
+    const rows = () => (range === null ? variable : tf.slice(variable, range[0], range[1])); // [B or m, D]
+    let state = { y, z };
+    if (method.hCycles > 1) {
+      const x = tf.tidy(() => model.inputEmbedding(inputs.tokens, rows(), inputs.stepIndex)); // [B, S, D]
+      state = cyclesNoGrad(model, x, y, z, method.lCycles, method.hCycles - 1);
+      x.dispose();
+    }
+    let kept: Pass["kept"] | undefined;
+    const { value, grads } = tf.tidy(() =>
+      tf.variableGrads(() => {
+        // Under accumulation the slice of the puzzle-row variable is taken inside the tape.
+        const x = model.inputEmbedding(inputs.tokens, rows(), inputs.stepIndex); // [B, S, D]
+        const out = cycle(model, x, state.y, state.z, method.lCycles);
+        const logits = model.lmLogits(out.y); // [B, L, V]
+        const o = this.objective(logits, out.y, inputs);
+        kept = { y: tf.keep(out.y), z: tf.keep(out.z), carry: tf.keep(o.carry), perSlot: tf.keep(o.perSlot) };
+        if (this.opts.onGradients) kept.logits = tf.keep(logits);
+        return o.total as tf.Scalar;
+      }, [...model.trainableVariables(), variable])
+    );
+    if (state.y !== y) state.y.dispose();
+    if (state.z !== z) state.z.dispose();
+    return { value, grads, kept: kept! };
+  }
+
+  /**
+   * Gradient accumulation: {@linkcode #pass} on consecutive ranges of `micro` rows, the gradients and
+   * objectives summed, the per-row outputs concatenated back to [B, ...] in slot order.
+   */
+  #accumulate(inputs: StepInputs, y: Tensor, z: Tensor, micro: number): Pass {
+    const b = this.slots.batch;
+    const passes: Pass[] = [];
+    let grads: Record<string, Tensor> = {};
+    let value: Tensor | null = null;
+    try {
+      for (let i0 = 0; i0 < b; i0 += micro) {
+        const n = Math.min(micro, b - i0);
+        const rows = (t: Tensor) => tf.slice(t, i0, n); // rows i0 .. i0 + n - 1 along axis 0
+        const part: StepInputs = {
+          fresh: inputs.fresh.subarray(i0, i0 + n),
+          tokens: rows(inputs.tokens),
+          stepIndex: inputs.stepIndex && rows(inputs.stepIndex),
+          tensors: inputs.tensors.map(rows),
+        };
+        const py = rows(y);
+        const pz = rows(z);
+        let p: Pass;
+        try {
+          p = this.#pass(part, py, pz, [i0, n]);
+        } finally {
+          for (const t of [part.tokens, ...(part.stepIndex ? [part.stepIndex] : []), ...part.tensors, py, pz]) {
+            t.dispose();
+          }
+        }
+        passes.push(p);
+        const sum: Tensor = value === null ? p.value : tf.add(value, p.value);
+        if (value !== null) {
+          value.dispose();
+          p.value.dispose();
+        }
+        value = sum;
+        const next: Record<string, Tensor> = {};
+        for (const [name, g] of Object.entries(p.grads)) {
+          next[name] = grads[name] ? tf.add(grads[name], g) : g;
+          if (grads[name]) {
+            grads[name].dispose();
+            g.dispose();
+          }
+        }
+        grads = next;
+      }
+      const cat = (pick: (k: Pass["kept"]) => Tensor) => {
+        const out = tf.concat(passes.map((p) => pick(p.kept)), 0);
+        for (const p of passes) pick(p.kept).dispose();
+        return out;
+      };
+      const kept: Pass["kept"] = {
+        y: cat((k) => k.y),
+        z: cat((k) => k.z),
+        carry: cat((k) => k.carry),
+        perSlot: cat((k) => k.perSlot),
+      };
+      if (passes[0].kept.logits) kept.logits = cat((k) => k.logits!);
+      return { value: value!, grads, kept };
+    } catch (e) {
+      for (const t of Object.values(grads)) t.dispose();
+      value?.dispose();
+      throw e;
+    }
   }
 
   /** The method's own state beyond y, z, the slots and the counters (DIS: the paths and predictions). */

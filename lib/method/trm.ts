@@ -118,7 +118,7 @@ export class TrmTrainer extends SupervisionTrainer<TrmConfig> {
   /** CE toward the label plus the halting BCE toward "every supervised token right". */
   protected objective(logits: Tensor, y: Tensor, inputs: StepInputs): StepObjective {
     const { model, method } = this;
-    const b = this.slots.batch;
+    const b = logits.shape[0]; // B, or the rows of one accumulation pass
     const [labels] = inputs.tensors;
     const q = model.qHaltLogits(y); // [B]
     const ce = perSampleCrossEntropy(logits, labels, method.loss); // [B]

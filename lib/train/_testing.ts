@@ -34,6 +34,10 @@ export interface TrainerRunOptions {
   prepare?: (model: RecursiveModel) => void;
   /** Where the trainer keeps the puzzle table (TrainerOptions.puzzleTable). */
   puzzleTable?: "host" | "device";
+  /** Rows per forward/backward pass (TrainerOptions.microBatch). */
+  microBatch?: number;
+  /** DIS: staggered slot starts (DisTrainerOptions.stagger). */
+  stagger?: boolean;
 }
 
 /**
@@ -51,10 +55,16 @@ export function trainerRun(method: MethodConfig, opts: TrainerRunOptions): Train
   const puzzleOptimizer = new SparseSignSGD(model.puzzleTable, 8, { weightDecay: 0.1 });
   opts.prepare?.(model);
   const rng = opts.rng ?? stream(7, method.method === "trm" ? "halting" : "targets");
-  const base = { batchSize: opts.batchSize, optimizer, puzzleOptimizer, puzzleTable: opts.puzzleTable };
+  const base = {
+    batchSize: opts.batchSize,
+    optimizer,
+    puzzleOptimizer,
+    puzzleTable: opts.puzzleTable,
+    microBatch: opts.microBatch,
+  };
   const trainer = method.method === "trm"
     ? new TrmTrainer(model, method, { ...base, exploration: rngExploration(rng) })
-    : new DisTrainer(model, method, { ...base, rng });
+    : new DisTrainer(model, method, { ...base, rng, stagger: opts.stagger });
   return {
     model,
     trainer,

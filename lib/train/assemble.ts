@@ -40,6 +40,7 @@ export function assemble(
   data: RunData,
   state: CheckpointState | null,
   puzzleTable: "host" | "device" | undefined,
+  microBatch?: number,
 ): Parts {
   const t = cfg.train;
   const { model, method } = buildModel(cfg, data);
@@ -79,6 +80,7 @@ export function assemble(
       }),
       transformGrads: clip === null ? undefined : (g: Record<string, Tensor>) => clipByGlobalNorm(g, clip).grads,
       puzzleTable,
+      microBatch,
     };
     const trainer = method.method === "dis"
       ? new DisTrainer(model, method, { ...common, rng: rngs.targets, fetch: t.dis_fetch, stagger: t.dis_stagger })

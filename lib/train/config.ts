@@ -143,6 +143,13 @@ const trainSection = z.strictObject({
    * without it keep their config.yaml; never part of the config hash, since checkpoints do not change training.
    */
   checkpoint_minutes: z.number().nonnegative().optional(),
+  /**
+   * Rows per forward/backward pass (gradient accumulation); the optimiser still steps once per
+   * `batch_size` rows. Absent = chosen from the backend's memory (lib/train memory.ts; the full batch
+   * where it fits), and absent from the resolved config; never part of the config hash, since it changes
+   * only the float summation order of the gradient, not the update.
+   */
+  micro_batch: posInt().optional(),
   /** DIS only: when a loader batch is taken (lib/method DisTrainerOptions.fetch). */
   dis_fetch: z.enum(DIS_FETCH_MODES).optional(),
   /**
@@ -353,6 +360,8 @@ export interface TrainSection {
   keep_checkpoints: number;
   /** Minutes of wall time between checkpoints, 0 = off; present only when set (default {@linkcode DEFAULT_CHECKPOINT_MINUTES}). */
   checkpoint_minutes?: number;
+  /** Rows per forward/backward pass; present only when set (absent = chosen from the backend's memory). */
+  micro_batch?: number;
   /** DIS only (absent for TRM). */
   dis_fetch?: DisFetch;
   /** DIS only, present only when set (so configs without it keep their hashes). */
@@ -496,6 +505,7 @@ export function resolveTrainConfig(input: TrainConfigInput, source: string): Loa
     keep_checkpoints: t.keep_checkpoints,
   };
   if (t.checkpoint_minutes !== undefined) train.checkpoint_minutes = t.checkpoint_minutes;
+  if (t.micro_batch !== undefined) train.micro_batch = t.micro_batch;
   if (!isTrm) train.dis_fetch = t.dis_fetch ?? "every-step";
   if (!isTrm && t.dis_stagger !== undefined) train.dis_stagger = t.dis_stagger;
   const config: TrainConfig = { seed: raw.seed, data: raw.data, model, train, eval: raw.eval };
@@ -525,11 +535,13 @@ export const DEFAULT_CHECKPOINT_MINUTES = 10;
  * The hash a run records for its config: SHA-256 of the canonical JSON without `model.method`, which the
  * preset already fixes (so configs written before `method` was spelled out keep their hash), and without
  * `train.checkpoint_minutes`, which changes when checkpoints are written but no training byte (so a run
- * may resume with another value).
+ * may resume with another value), and without `train.micro_batch`, which changes only the float summation
+ * order of the gradient (so a run may resume on a machine with more or less memory; it then equals the
+ * uninterrupted run up to float order rather than bit for bit).
  */
 export function trainConfigHash(config: TrainConfig): string {
   const { method: _method, ...model } = config.model;
-  const { checkpoint_minutes: _minutes, ...train } = config.train;
+  const { checkpoint_minutes: _minutes, micro_batch: _micro, ...train } = config.train;
   return configHash({ ...config, model, train });
 }
 

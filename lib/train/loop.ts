@@ -24,7 +24,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { BackendInfo } from "../backend/mod.ts";
+import { type BackendInfo, tf } from "../backend/mod.ts";
 import { CheckpointError, InputError } from "../errors.ts";
 import { checkOutput, claimOutput, type FolderLock, lockFolder, sweepStaleTemps } from "../io/mod.ts";
 import { type EvalResult, type EvalSummary, evaluateModel } from "../eval/mod.ts";
@@ -54,6 +54,7 @@ import { evalData, loadRunData, type RunData } from "./run_data.ts";
 import { type RunResults, type RunSummary, writeRunOutputs } from "./run_report.ts";
 import { assemble, disposeParts, type Parts } from "./assemble.ts";
 import { MetricWindow, WINDOW_KEY } from "./window.ts";
+import { type MicroBatchChoice, runMicroBatch } from "./memory.ts";
 
 /** Options of {@linkcode runTraining}. Initialise the backend before calling. */
 export interface TrainOptions {
@@ -79,6 +80,8 @@ export interface TrainOptions {
   onLog?: (record: MetricRecord) => void;
   /** Called after each evaluation. */
   onEval?: (point: EvalPoint, result: EvalResult) => void;
+  /** Called once before the first step with the micro-batch in use and why (also in run.json). */
+  onMicroBatch?: (choice: MicroBatchChoice) => void;
 }
 
 /** One point of the evaluation curve. */
@@ -210,9 +213,9 @@ async function openRun(loaded: LoadedTrainConfig, opts: TrainOptions): Promise<O
 }
 
 /** Builds the run's pieces; a failure to restore them from a checkpoint is a CheckpointError. */
-function assembleRun(cfg: TrainConfig, opened: OpenedRun, opts: TrainOptions): Parts {
+function assembleRun(cfg: TrainConfig, opened: OpenedRun, opts: TrainOptions, microBatch: number): Parts {
   try {
-    return assemble(cfg, opened.data, opened.state, opts.puzzleTable);
+    return assemble(cfg, opened.data, opened.state, opts.puzzleTable, microBatch);
   } catch (e) {
     if (opened.state === null) throw e;
     throw new CheckpointError(
@@ -440,7 +443,7 @@ class TrainingSession {
   }
 
   /** Writes results.json, report.md, plots, weights and run.json; returns the outcome. */
-  async finish(wall0: number): Promise<TrainOutcome> {
+  async finish(wall0: number, microBatch: MicroBatchChoice): Promise<TrainOutcome> {
     const { model, method, ema, trainer } = this.#parts;
     const { data, run, state, start, total } = this.#opened;
     const batch = this.#cfg.train.batch_size;
@@ -483,6 +486,7 @@ class TrainingSession {
       throughput,
       dataDir: data.dataDir ?? null,
       forwardPassesPerSampleInference: forwardPasses(method).perSampleInference,
+      microBatch,
     });
     return {
       runDir: this.#opts.runDir,
@@ -536,12 +540,19 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
   const wall0 = performance.now();
   const opened = await openRun(loaded, opts);
   try {
-    const parts = assembleRun(loaded.config, opened, opts);
+    const micro = runMicroBatch(
+      loaded.config,
+      opened.data,
+      opts.backend ?? { name: tf.getBackend() },
+      systemMemory(),
+    );
+    opts.onMicroBatch?.(micro);
+    const parts = assembleRun(loaded.config, opened, opts, micro.microBatch);
     let session: TrainingSession | null = null;
     try {
       session = new TrainingSession(loaded, opts, opened, parts);
       await session.train();
-      return await session.finish(wall0);
+      return await session.finish(wall0, micro);
     } catch (e) {
       if (!(e instanceof NonFiniteError) || e.context !== null) throw e;
       const latest = await findLatestCheckpoint(opts.runDir);
@@ -554,6 +565,15 @@ export async function runTraining(loaded: LoadedTrainConfig, opts: TrainOptions)
     }
   } finally {
     opened.lock.release();
+  }
+}
+
+/** The machine's memory in bytes, or undefined without permission to read it (--allow-sys). */
+function systemMemory(): number | undefined {
+  try {
+    return Deno.systemMemoryInfo().total;
+  } catch {
+    return undefined;
   }
 }
 

@@ -108,5 +108,18 @@ export {
   type RunSummary,
   writeRunOutputs,
 } from "./run_report.ts";
+export {
+  type BackendFacts,
+  backendMemoryLimit,
+  chooseMicroBatch,
+  formatBytes,
+  MEMORY_BUDGET_SHARE,
+  type MemoryLimit,
+  type MemoryNeed,
+  memoryNeed,
+  type MicroBatchChoice,
+  runMicroBatch,
+  WASM_MEMORY_BYTES,
+} from "./memory.ts";
 export { evaluateRun, type EvaluateRunOptions, type RunEvaluation } from "./evaluate_run.ts";
 export { type EvalPoint, runTraining, type Throughput, type TrainOptions, type TrainOutcome } from "./loop.ts";
