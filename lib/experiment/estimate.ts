@@ -111,11 +111,17 @@ export function inferenceFlops(s: FlopShape, m: { nSup: number; hCycles: number;
 
 /** The counts and shape an estimate needs from a row's data, and where they come from. */
 export interface DataFacts {
+  /** Tokens of the vocabulary (the output head's width). */
   vocabSize: number;
+  /** Sequence length in tokens, prefix included. */
   seqLen: number;
+  /** Rows of the puzzle-embedding table. */
   numPuzzleIds: number;
+  /** Training examples (one epoch). */
   trainExamples: number;
+  /** Distinct training puzzles. */
   trainPuzzles: number;
+  /** Training groups (a puzzle and its augmentations). */
   trainGroups: number;
   /** Examples scored by one evaluation: test, plus validation where the run has it. */
   evalExamples: number;
@@ -201,8 +207,11 @@ export async function dataFacts(
 export interface Calibration {
   /** What was timed. */
   model: string;
+  /** Rows per timed step. */
   batch: number;
+  /** Median wall seconds of one timed step. */
   secondsPerStep: number;
+  /** Matmul FLOP/s reached: the step's FLOP count over its seconds. */
   flopsPerSecond: number;
 }
 
@@ -293,8 +302,11 @@ async function runCalibration(batch = 4, steps = 3): Promise<Calibration> {
 
 /** A GPU of the projection: its dense fp32 and TF32 peaks in FLOP/s. */
 export interface GpuPeak {
+  /** The GPU's name as printed (H100, H200, A100). */
   name: string;
+  /** Dense fp32 peak, FLOP/s. */
   fp32: number;
+  /** Dense TF32 tensor-core peak, FLOP/s. */
   tf32: number;
 }
 
@@ -327,14 +339,17 @@ export const TF32_UTILISATION = 0.3;
 
 /** One GPU's projected time for a row, two ways. */
 export interface GpuProjection {
+  /** The GPU's name. */
   gpu: string;
   /** The fp32 peak, FLOP/s, and the fraction of it assumed ({@linkcode referenceUtilisation}: measured). */
   fp32Peak: number;
+  /** The fraction of the fp32 peak assumed. */
   fp32Utilisation: number;
   /** Seconds at that fp32 rate (the measured ratio; an upper figure for large models). */
   seconds: number;
   /** The TF32 peak, FLOP/s, and the fraction assumed ({@linkcode TF32_UTILISATION}). */
   tf32Peak: number;
+  /** The fraction of the TF32 peak assumed. */
   tf32Utilisation: number;
   /** Seconds at that TF32 rate (tensor cores at large-model utilisation). */
   secondsTf32: number;
@@ -356,13 +371,17 @@ export function gpuProjections(flops: number): GpuProjection[] {
 
 /** The memory of a row's training step (lib/train memory.ts), with the micro-batch this backend would use. */
 export interface MemoryEstimate {
+  /** Bytes of the weights (float32). */
   parameters: number;
   /** Optimiser moments and the EMA shadow. */
   optimizerState: number;
+  /** Bytes of the puzzle-embedding table. */
   puzzleTable: number;
   /** y, z of the whole batch. */
   carry: number;
+  /** Rows per forward/backward pass this backend would use. */
   microBatch: number;
+  /** Forward/backward passes per optimiser step. */
   passes: number;
   /** Activations of one micro-batch. */
   activationsPerMicroBatch: number;
@@ -386,11 +405,13 @@ export interface ComputeEstimate {
   evalFlops: number;
   /** `trainFlops + evalFlops`. */
   totalFlops: number;
+  /** The memory the row's training step needs. */
   memory: MemoryEstimate;
   /** The backend's calibration, or null when none was asked for. */
   calibration: Calibration | null;
   /** totalFlops at the calibrated rate, or null without a calibration. */
   expectedSeconds: number | null;
+  /** Projected times on named GPUs. */
   gpus: GpuProjection[];
 }
 

@@ -90,7 +90,9 @@ export interface MemoryLimit {
 
 /** The facts of a backend {@linkcode backendMemoryLimit} reads (lib/backend `BackendInfo`). */
 export interface BackendFacts {
+  /** The backend's name (wasm, webgpu, cpu, ...). */
   name: string;
+  /** Backend facts such as an adapter's buffer limits (webgpu: maxBufferSize, maxStorageBufferBindingSize). */
   details?: Record<string, string | number | boolean>;
 }
 
@@ -142,15 +144,19 @@ export function backendMemoryLimit(backend: BackendFacts, systemBytes?: number):
 export interface MicroBatchChoice {
   /** Rows per forward/backward pass (= batch when there is no accumulation). */
   microBatch: number;
+  /** Rows per optimiser step (train.batch_size). */
   batch: number;
   /** Passes per optimiser step. */
   passes: number;
   /** `config` (train.micro_batch) or `auto` (from the memory limit). */
   source: "config" | "auto";
+  /** Why this micro-batch, in words (printed and recorded). */
   reason: string;
   /** The estimate and limit it was chosen from. */
   activationBytesPerExample: number;
+  /** Bytes that do not shrink with the micro-batch: weights, gradients, optimiser state, carry. */
   fixedBytes: number;
+  /** The memory limit the choice was made against. */
   limit: MemoryLimit;
 }
 
