@@ -11,7 +11,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { BackendInfo, BackendRequest } from "../lib/backend/mod.ts";
-import { InputError } from "../lib/errors.ts";
+import { InputError, InterruptedError } from "../lib/errors.ts";
 import {
   ALL_PROFILES,
   type ComputeEstimate,
@@ -20,6 +20,7 @@ import {
   experimentRegistry,
   type ExperimentSpec,
   experimentSpec,
+  JobControl,
   loadProfile,
   parseSeeds,
   type ProfileName,
@@ -30,6 +31,7 @@ import {
 } from "../lib/experiment/mod.ts";
 import {
   backendOption,
+  interruptMessage,
   outOption,
   print,
   printErr,
@@ -297,7 +299,9 @@ export function makeCommand(): Command {
           ...(seed === undefined ? [] : ["--seed", String(seed)]),
         ];
         // A --train-only child of --jobs leaves the message to its parent, which names the whole experiment.
-        const release = opts.trainOnly ? () => {} : resumeOnInterrupt(resumeArgs, () => progress.stop());
+        // The parent forwards a signal to its row subprocesses and waits for them (bounded) before it exits.
+        const rowControl = new JobControl();
+        const release = opts.trainOnly ? () => {} : resumeOnInterrupt(resumeArgs, () => progress.stop(), rowControl);
         let outcome;
         try {
           outcome = await runExperiment(spec, {
@@ -310,6 +314,7 @@ export function makeCommand(): Command {
             dataDir,
             puzzleTable: settings().puzzleTable,
             jobs: opts.jobs,
+            rowControl,
             trainOnly: opts.trainOnly,
             estimate: opts.profile === "paper" && !opts.trainOnly,
             estimateOnly: opts.estimateOnly,
@@ -336,6 +341,10 @@ export function makeCommand(): Command {
             onEvent: eventPrinter(name, backend),
             onProgress: progress.update,
           });
+        } catch (e) {
+          if (!(e instanceof InterruptedError)) throw e;
+          progress.stop();
+          throw new InterruptedError(e.signal, interruptMessage(e.signal, resumeArgs), { cause: e });
         } finally {
           release();
           progress.stop();

@@ -65,7 +65,7 @@ export {
   type StepTiming,
   trainStepFlops,
 } from "./estimate.ts";
-export { type JobCommand, type JobOptions, type JobResult, runJobs } from "./jobs.ts";
+export { type JobCommand, JobControl, type JobOptions, type JobResult, runJobs, STOP_GRACE_SECONDS } from "./jobs.ts";
 export {
   compareFiles,
   compareJson,

@@ -31,7 +31,7 @@ import { exists, readTextIfExists } from "../io/mod.ts";
 import { NonFiniteError, RUN_FILES, type RunResults, runTraining, sameTrainConfig } from "../train/mod.ts";
 import { type ExperimentBaseConfig, loadProfile, type ProfileName, type RowPlan, selectRows } from "./config.ts";
 import { type ComputeEstimate, estimateRow, type StepTiming } from "./estimate.ts";
-import { type JobCommand, runJobs } from "./jobs.ts";
+import { type JobCommand, type JobControl, type JobResult, runJobs } from "./jobs.ts";
 import type { ExperimentSpec, FinishedRow } from "./spec.ts";
 import { writeExperimentOutputs } from "./outputs.ts";
 
@@ -70,6 +70,8 @@ export interface RunExperimentOptions {
   jobs?: number;
   /** How to start the subprocess that trains one row (required when jobs > 1). */
   rowCommand?: (rowId: string) => JobCommand;
+  /** Stops the row subprocesses from outside (on SIGINT or SIGTERM); see lib/experiment/jobs.ts. */
+  rowControl?: JobControl;
   /** Train the selected rows and stop: no report (what a subprocess of `jobs` does). */
   trainOnly?: boolean;
   /** Print compute estimates (measured on the backend) before training. */
@@ -154,6 +156,24 @@ export async function moveAside(dir: string): Promise<string> {
     await Deno.rename(base, to);
     return to;
   }
+}
+
+/** The child's own message: its last `error:` line (the usage lines of an exit 2 come before it). */
+function childMessage(r: JobResult): string {
+  const line = r.tail.findLast((l) => l.startsWith("error: ")) ?? r.tail.at(-1);
+  return line === undefined ? "(no output)" : line.replace(/^error: /, "");
+}
+
+/**
+ * The error for rows whose subprocess failed. Its class follows the first failed row's exit code, so that
+ * `--jobs N` exits as one process would: 2 (an InputError) when that row's input was wrong, 1 otherwise.
+ */
+function rowFailure(name: string, failed: JobResult[], notStarted: JobResult[]): Error {
+  const why = failed.map((f) => `row "${f.id}" exited ${f.code}: ${childMessage(f)}`).join("; ");
+  const message = `Cannot finish experiment "${name}": ${why}` +
+    (notStarted.length > 0 ? ` (not started: ${notStarted.map((r) => r.id).join(", ")})` : "") +
+    "; rerun with --resume to continue";
+  return failed[0].code === 2 ? new InputError(message) : new Error(message);
 }
 
 async function hasEntries(dir: string): Promise<boolean> {
@@ -242,18 +262,11 @@ export async function runExperiment<C extends Omit<ExperimentBaseConfig, "common
     const results = await runJobs(toTrain.map((p) => p.id), {
       jobs,
       command: opts.rowCommand,
+      control: opts.rowControl,
       onLine: (id, line) => opts.onEvent?.({ kind: "row-output", row: id, line }),
     });
     const failed = results.filter((r) => r.code !== 0 && r.code !== null);
-    const notStarted = results.filter((r) => r.code === null).map((r) => r.id);
-    if (failed.length > 0) {
-      const why = failed.map((f) => `row "${f.id}" exited ${f.code}: ${f.tail.at(-1) ?? "(no output)"}`).join("; ");
-      throw new Error(
-        `Cannot finish experiment "${spec.name}": ${why}` +
-          (notStarted.length > 0 ? ` (not started: ${notStarted.join(", ")})` : "") +
-          "; rerun with --resume to continue",
-      );
-    }
+    if (failed.length > 0) throw rowFailure(spec.name, failed, results.filter((r) => r.code === null));
     for (const plan of toTrain) {
       opts.onEvent?.({ kind: "row-done", row: plan, seconds: (performance.now() - t0) / 1000 });
     }
