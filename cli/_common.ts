@@ -53,6 +53,18 @@ export function backendOption(defaultValue = "auto"): Option {
 }
 
 /**
+ * `--allow-backend-change`: resume a run on a backend other than the one its checkpoint was written on
+ * (refused by default, since the bytes differ across backends); run.json then lists every backend used.
+ */
+export function allowBackendChangeOption(): Option {
+  return new Option(
+    "--allow-backend-change",
+    "with --resume: continue a run on another backend than its checkpoint's (outputs then differ from a run " +
+      "that never changed; run.json lists every backend used)",
+  );
+}
+
+/**
  * What the environment sets for every command (lib/env.ts reads it, and run.json records each
  * variable read): the ARC data folder, the OpenBLAS switch and the puzzle-table placement. Commands
  * pass these down as typed options; their flags win.

@@ -30,6 +30,7 @@ import {
   writeSeedSummary,
 } from "../lib/experiment/mod.ts";
 import {
+  allowBackendChangeOption,
   backendOption,
   interruptMessage,
   outOption,
@@ -187,6 +188,7 @@ export function makeCommand(): Command {
     )
     .addOption(outOption(undefined, "experiment folder (default: runs/<name>/<profile>)"))
     .addOption(backendOption())
+    .addOption(allowBackendChangeOption())
     .addOption(seedOption())
     .addOption(
       new Option(
@@ -216,6 +218,7 @@ export function makeCommand(): Command {
         profile: ProfileName;
         out?: string;
         backend: BackendRequest;
+        allowBackendChange?: boolean;
         seed?: number;
         seeds?: string;
         set: string[];
@@ -284,6 +287,7 @@ export function makeCommand(): Command {
         ...(opts.jobs > 1 ? ["--jobs", String(opts.jobs)] : []),
         "--backend",
         opts.backend,
+        ...(opts.allowBackendChange ? ["--allow-backend-change"] : []),
         "--out",
         root,
         "--resume",
@@ -294,6 +298,7 @@ export function makeCommand(): Command {
         const passOn = [
           "--backend",
           opts.backend,
+          ...(opts.allowBackendChange ? ["--allow-backend-change"] : []),
           ...(dataDir === undefined ? [] : ["--data-dir", dataDir]),
           ...opts.set.flatMap((s) => ["--set", s]),
           ...(seed === undefined ? [] : ["--seed", String(seed)]),
@@ -319,6 +324,7 @@ export function makeCommand(): Command {
             estimate: opts.profile === "paper" && !opts.trainOnly,
             estimateOnly: opts.estimateOnly,
             backend,
+            allowBackendChange: opts.allowBackendChange,
             command: ["reproduce", name, ...Deno.args.slice(Deno.args.indexOf(name) + 1)],
             rowCommand: (id) => ({
               command: Deno.execPath(),

@@ -28,7 +28,14 @@ import type { BackendInfo } from "../backend/mod.ts";
 import { canonicalJson, type MetricRecord, MetricsLog, type ProgressFn, RunFolder, sha256Hex } from "../report/mod.ts";
 import { InputError } from "../errors.ts";
 import { exists, readTextIfExists } from "../io/mod.ts";
-import { NonFiniteError, RUN_FILES, type RunResults, runTraining, sameTrainConfig } from "../train/mod.ts";
+import {
+  checkLoggedMetrics,
+  NonFiniteError,
+  RUN_FILES,
+  type RunResults,
+  runTraining,
+  sameTrainConfig,
+} from "../train/mod.ts";
 import { type ExperimentBaseConfig, loadProfile, type ProfileName, type RowPlan, selectRows } from "./config.ts";
 import { type ComputeEstimate, estimateRow, type StepTiming } from "./estimate.ts";
 import { type JobCommand, type JobControl, type JobResult, runJobs } from "./jobs.ts";
@@ -81,8 +88,10 @@ export interface RunExperimentOptions {
   /** Steps and batch of the estimate's measurement. */
   estimateSteps?: number;
   estimateBatch?: number;
-  /** The backend in use (initialise it first), for provenance. */
+  /** The backend in use (initialise it first), for provenance and the rows' backend check on resume. */
   backend?: BackendInfo | null;
+  /** Resume rows on a backend other than their checkpoints' (lib/train's `allowBackendChange`). */
+  allowBackendChange?: boolean;
   /** The command line, for provenance. */
   command?: readonly string[];
   onEvent?: (e: ExperimentEvent) => void;
@@ -136,8 +145,12 @@ export async function readFinishedRow(plan: RowPlan, dir: string): Promise<Finis
         "(expected the method, the evaluation curve and the forward passes; move the folder aside to retrain it)",
     );
   }
-  const metrics = (await MetricsLog.load(join(dir, RUN_FILES.metrics))).records();
-  return { plan, dir, results: r as RunResults, dataHash: doc.hashes.data_sha256 ?? "", metrics };
+  const metricsFile = join(dir, RUN_FILES.metrics);
+  const metrics = (await MetricsLog.load(metricsFile)).records();
+  // The experiment's metrics.jsonl gathers the rows' logs: a row's missing log would drop out of it silently.
+  const results = r as RunResults;
+  checkLoggedMetrics(metrics, plan.loaded.config, results.steps, results.steps, metricsFile, `read row "${plan.id}"`);
+  return { plan, dir, results, dataHash: doc.hashes.data_sha256 ?? "", metrics };
 }
 
 /**
@@ -283,6 +296,7 @@ export async function runExperiment<C extends Omit<ExperimentBaseConfig, "common
           puzzleTable: opts.puzzleTable,
           resume,
           backend: opts.backend ?? null,
+          allowBackendChange: opts.allowBackendChange,
           command: opts.command ?? [],
           onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, label: `${plan.id} ${p.label ?? ""}` })),
         });
