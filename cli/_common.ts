@@ -5,7 +5,8 @@
  * - 0: done, or `--help`;
  * - 2: a usage or input error (commander's parse errors, any thrown `InputError` such as a
  *   `ConfigError`): a short usage line and `error: ...` on stderr;
- * - 1: any other error: `error: <message>` on one line; `--verbose` adds the cause chain and stacks.
+ * - 1: any other error: `error: <message>` on one line; `--verbose` adds the cause chain and stacks;
+ * - 130 or 143: stopped by SIGINT or SIGTERM (an `InterruptedError`, or {@linkcode resumeOnInterrupt}).
  *
  * A subcommand file exports `makeCommand(): Command` and throws errors from its action; it never
  * calls `Deno.exit`.
@@ -15,7 +16,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { BACKEND_NAMES, type BackendInfo, type BackendRequest, initBackend, parseBackend } from "../lib/backend/mod.ts";
 import { type RuntimeSettings, runtimeSettings } from "../lib/env.ts";
-import { InputError } from "../lib/errors.ts";
+import { InputError, InterruptedError } from "../lib/errors.ts";
 import { onLockTakeover } from "../lib/io/mod.ts";
 import type { MicroBatchChoice } from "../lib/train/mod.ts";
 
@@ -51,6 +52,18 @@ export function backendOption(defaultValue = "auto"): Option {
         throw new InvalidArgumentError((e as Error).message);
       }
     });
+}
+
+/**
+ * `--allow-backend-change`: resume a run on a backend other than the one its checkpoint was written on
+ * (refused by default, since the bytes differ across backends); run.json then lists every backend used.
+ */
+export function allowBackendChangeOption(): Option {
+  return new Option(
+    "--allow-backend-change",
+    "with --resume: continue a run on another backend than its checkpoint's (outputs then differ from a run " +
+      "that never changed; run.json lists every backend used)",
+  );
 }
 
 /**
@@ -256,6 +269,10 @@ export async function runCli(program: Command, argv: readonly string[]): Promise
       printErr(`error: ${e.message.replace(/^error: /, "")}`);
       return 2;
     }
+    if (e instanceof InterruptedError) {
+      printErr(e.message);
+      return signalExitCode(e.signal);
+    }
     if (e instanceof InputError) {
       printErr(shortUsage(running ?? program));
       printErr(formatError(e, verbose()));
@@ -273,12 +290,47 @@ function shellWord(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
 }
 
+/** The exit code a shell reports for a process stopped by `signal`: 130 for SIGINT, 143 for SIGTERM. */
+export function signalExitCode(signal: "SIGINT" | "SIGTERM"): number {
+  return signal === "SIGINT" ? 130 : 143;
+}
+
+/**
+ * The line printed when a signal stops a resumable command: the signal and the command that resumes it
+ * (`deno task cli` and `args`, which should end in `--resume`).
+ *
+ * @example
+ * ```ts
+ * import { interruptMessage } from "./_common.ts";
+ * interruptMessage("SIGINT", ["train", "a.yaml", "--resume"]);
+ * // "\nInterrupted (SIGINT); the last checkpoint is kept. To resume: deno task cli train a.yaml --resume"
+ * ```
+ */
+export function interruptMessage(signal: Deno.Signal, args: readonly string[]): string {
+  const line = `deno task cli ${args.map(shellWord).join(" ")}`;
+  return `\nInterrupted (${signal}); the last checkpoint is kept. To resume: ${line}`;
+}
+
+/** Subprocesses that a signal must stop before the parent exits (lib/experiment's `JobControl`). */
+export interface Children {
+  /** How many run now. */
+  readonly running: number;
+  /** Forwards the signal to each; they must then exit within a bounded time (the caller's contract). */
+  stop(signal: "SIGINT" | "SIGTERM"): void;
+}
+
 /**
  * Until the returned function is called, Ctrl-C (SIGINT) or SIGTERM prints one line on stderr naming the
- * command that resumes the run (`deno task cli` and `args`, which should end in `--resume`) and exits 130 or
- * 143, as a shell reports a process stopped by that signal. Stopping mid-checkpoint is safe: checkpoints are
- * written to a temporary folder and renamed, so the last whole one stays the one to resume from. The folder
- * locks this process holds (lib/io lock.ts) are removed as it exits: `Deno.exit` runs their unload hook.
+ * command that resumes the run ({@linkcode interruptMessage}) and exits 130 or 143, as a shell reports a
+ * process stopped by that signal. Stopping mid-checkpoint is safe: checkpoints are written to a temporary
+ * folder and renamed, so the last whole one stays the one to resume from.
+ *
+ * While `children` has subprocesses running, the signal is forwarded to them instead and this process does
+ * not exit here: the work that waits on them throws an InterruptedError once they have exited, and
+ * {@linkcode runCli} prints it and returns 130 or 143. A second signal then kills them at once.
+ *
+ * The folder locks this process holds (lib/io lock.ts) are removed as it exits: `Deno.exit` runs their
+ * unload hook.
  *
  * @example
  * ```ts ignore
@@ -290,15 +342,22 @@ function shellWord(arg: string): string {
  * }
  * ```
  */
-export function resumeOnInterrupt(args: readonly string[], beforeExit?: () => void): () => void {
-  const line = `deno task cli ${args.map(shellWord).join(" ")}`;
+export function resumeOnInterrupt(
+  args: readonly string[],
+  beforeExit?: () => void,
+  children?: Children,
+): () => void {
   // Windows delivers SIGINT (and SIGBREAK) only.
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const signals: ("SIGINT" | "SIGTERM")[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   const handlers = signals.map((signal) => {
     const handler = () => {
+      if (children && children.running > 0) {
+        children.stop(signal);
+        return;
+      }
       beforeExit?.();
-      printErr(`\nInterrupted (${signal}); the last checkpoint is kept. To resume: ${line}`);
-      Deno.exit(signal === "SIGINT" ? 130 : 143);
+      printErr(interruptMessage(signal, args));
+      Deno.exit(signalExitCode(signal));
     };
     Deno.addSignalListener(signal, handler);
     return { signal, handler };

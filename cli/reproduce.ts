@@ -11,7 +11,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { BackendInfo, BackendRequest } from "../lib/backend/mod.ts";
-import { InputError } from "../lib/errors.ts";
+import { InputError, InterruptedError } from "../lib/errors.ts";
 import { checkOutput, claimOutput, lockFolder } from "../lib/io/mod.ts";
 import {
   ALL_PROFILES,
@@ -24,6 +24,7 @@ import {
   formatEstimate,
   GPU_PEAKS,
   type GpuProjection,
+  JobControl,
   loadProfile,
   parseSeeds,
   type ProfileName,
@@ -36,8 +37,10 @@ import {
   writeSeedSummary,
 } from "../lib/experiment/mod.ts";
 import {
+  allowBackendChangeOption,
   backendOption,
   checkDataDir,
+  interruptMessage,
   microBatchLine,
   outOption,
   print,
@@ -237,6 +240,7 @@ export function makeCommand(): Command {
     )
     .addOption(outOption(undefined, "experiment folder (default: runs/<name>/<profile>)"))
     .addOption(backendOption())
+    .addOption(allowBackendChangeOption())
     .addOption(seedOption())
     .addOption(
       new Option(
@@ -267,6 +271,7 @@ export function makeCommand(): Command {
         profile: ProfileName;
         out?: string;
         backend: BackendRequest;
+        allowBackendChange?: boolean;
         seed?: number;
         seeds?: string;
         set: string[];
@@ -328,6 +333,7 @@ export function makeCommand(): Command {
         ...(opts.jobs > 1 ? ["--jobs", String(opts.jobs)] : []),
         "--backend",
         opts.backend,
+        ...(opts.allowBackendChange ? ["--allow-backend-change"] : []),
         "--out",
         root,
         "--resume",
@@ -338,12 +344,15 @@ export function makeCommand(): Command {
         const passOn = [
           "--backend",
           opts.backend,
+          ...(opts.allowBackendChange ? ["--allow-backend-change"] : []),
           ...(dataDir === undefined ? [] : ["--data-dir", dataDir]),
           ...opts.set.flatMap((s) => ["--set", s]),
           ...(seed === undefined ? [] : ["--seed", String(seed)]),
         ];
         // A --train-only child of --jobs leaves the message to its parent, which names the whole experiment.
-        const release = opts.trainOnly ? () => {} : resumeOnInterrupt(resumeArgs, () => progress.stop());
+        // The parent forwards a signal to its row subprocesses and waits for them (bounded) before it exits.
+        const rowControl = new JobControl();
+        const release = opts.trainOnly ? () => {} : resumeOnInterrupt(resumeArgs, () => progress.stop(), rowControl);
         let outcome;
         try {
           outcome = await runExperiment(spec, {
@@ -356,11 +365,13 @@ export function makeCommand(): Command {
             dataDir,
             puzzleTable: settings().puzzleTable,
             jobs: opts.jobs,
+            rowControl,
             trainOnly: opts.trainOnly,
             estimate: opts.profile === "paper" && !opts.trainOnly,
             estimateOnly: opts.estimateOnly,
             confirmLongRun: (seconds) => confirmLongRun(seconds, opts.yes === true),
             backend,
+            allowBackendChange: opts.allowBackendChange,
             command: ["reproduce", name, ...Deno.args.slice(Deno.args.indexOf(name) + 1)],
             rowCommand: (id) => ({
               command: Deno.execPath(),
@@ -383,6 +394,10 @@ export function makeCommand(): Command {
             onEvent: eventPrinter(name, backend),
             onProgress: progress.update,
           });
+        } catch (e) {
+          if (!(e instanceof InterruptedError)) throw e;
+          progress.stop();
+          throw new InterruptedError(e.signal, interruptMessage(e.signal, resumeArgs), { cause: e });
         } finally {
           release();
           progress.stop();

@@ -10,6 +10,7 @@ import { Command, Option } from "commander";
 import type { BackendRequest } from "../lib/backend/mod.ts";
 import { loadTrainConfig, runTraining, type TrainOutcome } from "../lib/train/mod.ts";
 import {
+  allowBackendChangeOption,
   backendOption,
   microBatchLine,
   outOption,
@@ -77,6 +78,7 @@ export function makeCommand(): Command {
     .addOption(outOption(undefined, "run folder (default: runs/train/<config file name>)"))
     .addOption(new Option("--resume", "continue the run in the folder from its latest checkpoint"))
     .addOption(backendOption())
+    .addOption(allowBackendChangeOption())
     .addOption(seedOption())
     .addOption(new Option("--print-config", "print the resolved config (every value explicit) and stop"))
     .addHelpText("after", TRAIN_EXAMPLES)
@@ -87,6 +89,7 @@ export function makeCommand(): Command {
         out?: string;
         resume?: boolean;
         backend: BackendRequest;
+        allowBackendChange?: boolean;
         seed?: number;
         printConfig?: boolean;
       },
@@ -115,6 +118,7 @@ export function makeCommand(): Command {
         out,
         "--backend",
         opts.backend,
+        ...(opts.allowBackendChange ? ["--allow-backend-change"] : []),
         "--resume",
       ], () => progress.stop());
       let outcome: TrainOutcome;
@@ -125,6 +129,7 @@ export function makeCommand(): Command {
           puzzleTable: settings().puzzleTable,
           resume: opts.resume,
           backend,
+          allowBackendChange: opts.allowBackendChange,
           command: ["train", ...Deno.args.slice(Deno.args.indexOf("train") + 1)],
           onProgress: progress.update,
           onMicroBatch: (c) => {

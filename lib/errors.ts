@@ -64,3 +64,17 @@ export class CheckpointError extends Error {
     this.name = "CheckpointError";
   }
 }
+
+/**
+ * The work stopped because the process got a signal (SIGINT or SIGTERM) and its subprocesses were stopped
+ * too: the CLI prints the message and exits 130 (SIGINT) or 143 (SIGTERM), as a shell reports a process
+ * stopped by that signal.
+ */
+export class InterruptedError extends Error {
+  readonly signal: "SIGINT" | "SIGTERM";
+  constructor(signal: "SIGINT" | "SIGTERM", message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "InterruptedError";
+    this.signal = signal;
+  }
+}

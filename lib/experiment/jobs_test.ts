@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { runJobs } from "./jobs.ts";
+import { InterruptedError } from "../errors.ts";
+import { JobControl, runJobs, STOP_GRACE_SECONDS } from "./jobs.ts";
 
 const script = (code: string) => ({ command: Deno.execPath(), args: ["eval", code] });
 
@@ -27,4 +28,51 @@ Deno.test("runJobs: after a failure no new child starts; running ones finish", a
   assert.deepEqual(r.map((x) => [x.id, x.code]), [["bad", 3], ["later", null]]);
   assert.deepEqual(r[0].tail, ["boom"]);
   await assert.rejects(() => runJobs(["x"], { jobs: 0, command: () => script("0") }), RangeError);
+});
+
+const SLEEP = "setTimeout(() => {}, 60_000);";
+
+Deno.test({
+  name: "JobControl: stop forwards the signal to the running children, starts no new one, and runJobs throws",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    const control = new JobControl();
+    const started: string[] = [];
+    const done = runJobs(["a", "b", "c"], {
+      jobs: 2,
+      control,
+      command: (id) => {
+        started.push(id);
+        return script(`console.log("up"); ${SLEEP}`);
+      },
+      onLine: () => {
+        if (control.running === 2) control.stop("SIGTERM");
+      },
+    });
+    const t0 = performance.now();
+    const e = await done.then(() => null, (e) => e);
+    assert.ok(e instanceof InterruptedError, String(e));
+    assert.equal(e.signal, "SIGTERM");
+    assert.deepEqual(started, ["a", "b"]);
+    assert.equal(control.running, 0);
+    assert.ok(performance.now() - t0 < STOP_GRACE_SECONDS * 1000, "the children did not stop on SIGTERM");
+  },
+});
+
+Deno.test({
+  name: "JobControl: a child that ignores the signal gets SIGKILL after the grace period",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    const control = new JobControl(0.5);
+    const done = runJobs(["stubborn"], {
+      jobs: 1,
+      control,
+      command: () => script(`Deno.addSignalListener("SIGINT", () => {}); console.log("up"); ${SLEEP}`),
+      onLine: () => control.stop("SIGINT"),
+    });
+    const t0 = performance.now();
+    await assert.rejects(done, InterruptedError);
+    const waited = performance.now() - t0;
+    assert.ok(waited >= 400 && waited < 20_000, `waited ${waited} ms`);
+  },
 });

@@ -80,7 +80,7 @@ export {
   TF32_UTILISATION,
   trainStepFlops,
 } from "./estimate.ts";
-export { type JobCommand, type JobOptions, type JobResult, runJobs } from "./jobs.ts";
+export { type JobCommand, JobControl, type JobOptions, type JobResult, runJobs, STOP_GRACE_SECONDS } from "./jobs.ts";
 export {
   compareFiles,
   compareJson,

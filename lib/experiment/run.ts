@@ -41,6 +41,7 @@ import {
   sweepStaleTemps,
 } from "../io/mod.ts";
 import {
+  checkLoggedMetrics,
   type MicroBatchChoice,
   NonFiniteError,
   RUN_FILES,
@@ -50,12 +51,12 @@ import {
 } from "../train/mod.ts";
 import { type ExperimentBaseConfig, loadProfile, type ProfileName, type RowPlan, selectRows } from "./config.ts";
 import { type ComputeEstimate, type EstimateDeps, estimateRow, formatEstimate } from "./estimate.ts";
+import { type JobCommand, type JobControl, type JobResult, runJobs } from "./jobs.ts";
+import type { ExperimentSpec, FinishedRow } from "./spec.ts";
+import { writeExperimentOutputs } from "./outputs.ts";
 
 /** Estimated wall time above which a run asks before it trains: a week. */
 export const LONG_RUN_SECONDS = 7 * 86400;
-import { type JobCommand, runJobs } from "./jobs.ts";
-import type { ExperimentSpec, FinishedRow } from "./spec.ts";
-import { writeExperimentOutputs } from "./outputs.ts";
 
 /** The folder under the experiment folder that holds the rows. */
 export const ROWS_DIR = "rows";
@@ -94,6 +95,8 @@ export interface RunExperimentOptions {
   jobs?: number;
   /** How to start the subprocess that trains one row (required when jobs > 1). */
   rowCommand?: (rowId: string) => JobCommand;
+  /** Stops the row subprocesses from outside (on SIGINT or SIGTERM); see lib/experiment/jobs.ts. */
+  rowControl?: JobControl;
   /** Train the selected rows and stop: no report (what a subprocess of `jobs` does). */
   trainOnly?: boolean;
   /** Print compute estimates (measured on the backend) before training. */
@@ -107,8 +110,10 @@ export interface RunExperimentOptions {
   confirmLongRun?: (seconds: number) => boolean | Promise<boolean>;
   /** Replaces the estimate's data loader or calibration (tests: the estimate builds no full dataset). */
   estimateDeps?: Partial<EstimateDeps>;
-  /** The backend in use (initialise it first), for provenance. */
+  /** The backend in use (initialise it first), for provenance and the rows' backend check on resume. */
   backend?: BackendInfo | null;
+  /** Resume rows on a backend other than their checkpoints' (lib/train's `allowBackendChange`). */
+  allowBackendChange?: boolean;
   /** The command line, for provenance. */
   command?: readonly string[];
   /** Called as rows are planned, skipped, started and finished, and when the report is written. */
@@ -165,8 +170,12 @@ export async function readFinishedRow(plan: RowPlan, dir: string): Promise<Finis
         "(expected the method, the evaluation curve and the forward passes; move the folder aside to retrain it)",
     );
   }
-  const metrics = (await MetricsLog.load(join(dir, RUN_FILES.metrics))).records();
-  return { plan, dir, results: r as RunResults, dataHash: doc.hashes.data_sha256 ?? "", metrics };
+  const metricsFile = join(dir, RUN_FILES.metrics);
+  const metrics = (await MetricsLog.load(metricsFile)).records();
+  // The experiment's metrics.jsonl gathers the rows' logs: a row's missing log would drop out of it silently.
+  const results = r as RunResults;
+  checkLoggedMetrics(metrics, plan.loaded.config, results.steps, results.steps, metricsFile, `read row "${plan.id}"`);
+  return { plan, dir, results, dataHash: doc.hashes.data_sha256 ?? "", metrics };
 }
 
 /**
@@ -190,6 +199,24 @@ export async function moveAside(dir: string): Promise<string> {
     await Deno.rename(base, to);
     return to;
   }
+}
+
+/** The child's own message: its last `error:` line (the usage lines of an exit 2 come before it). */
+function childMessage(r: JobResult): string {
+  const line = r.tail.findLast((l) => l.startsWith("error: ")) ?? r.tail.at(-1);
+  return line === undefined ? "(no output)" : line.replace(/^error: /, "");
+}
+
+/**
+ * The error for rows whose subprocess failed. Its class follows the first failed row's exit code, so that
+ * `--jobs N` exits as one process would: 2 (an InputError) when that row's input was wrong, 1 otherwise.
+ */
+function rowFailure(name: string, failed: JobResult[], notStarted: JobResult[]): Error {
+  const why = failed.map((f) => `row "${f.id}" exited ${f.code}: ${childMessage(f)}`).join("; ");
+  const message = `Cannot finish experiment "${name}": ${why}` +
+    (notStarted.length > 0 ? ` (not started: ${notStarted.map((r) => r.id).join(", ")})` : "") +
+    "; rerun with --resume to continue";
+  return failed[0].code === 2 ? new InputError(message) : new Error(message);
 }
 
 async function hasEntries(dir: string): Promise<boolean> {
@@ -328,18 +355,11 @@ async function trainAndReport<C extends Omit<ExperimentBaseConfig, "common">>(
     const results = await runJobs(toTrain.map((p) => p.id), {
       jobs,
       command: opts.rowCommand,
+      control: opts.rowControl,
       onLine: (id, line) => opts.onEvent?.({ kind: "row-output", row: id, line }),
     });
     const failed = results.filter((r) => r.code !== 0 && r.code !== null);
-    const notStarted = results.filter((r) => r.code === null).map((r) => r.id);
-    if (failed.length > 0) {
-      const why = failed.map((f) => `row "${f.id}" exited ${f.code}: ${f.tail.at(-1) ?? "(no output)"}`).join("; ");
-      throw new Error(
-        `Cannot finish experiment "${spec.name}": ${why}` +
-          (notStarted.length > 0 ? ` (not started: ${notStarted.join(", ")})` : "") +
-          "; rerun with --resume to continue",
-      );
-    }
+    if (failed.length > 0) throw rowFailure(spec.name, failed, results.filter((r) => r.code === null));
     for (const plan of toTrain) {
       opts.onEvent?.({ kind: "row-done", row: plan, seconds: (performance.now() - t0) / 1000 });
     }
@@ -356,6 +376,7 @@ async function trainAndReport<C extends Omit<ExperimentBaseConfig, "common">>(
           puzzleTable: opts.puzzleTable,
           resume,
           backend: opts.backend ?? null,
+          allowBackendChange: opts.allowBackendChange,
           command: opts.command ?? [],
           onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, label: `${plan.id} ${p.label ?? ""}` })),
           onMicroBatch: (choice) => opts.onEvent?.({ kind: "micro-batch", row: plan, choice }),

@@ -47,6 +47,7 @@ import {
   type TrainConfig,
 } from "./config.ts";
 import { findNonFinite, NonFiniteError } from "./grad.ts";
+import { checkLoggedMetrics } from "./metrics_check.ts";
 import type { NamedArrays } from "./optimizers.ts";
 import { learningRate, type LrSchedule } from "./schedule.ts";
 import { PUZZLE_TABLE, RUN_FILES } from "./run_files.ts";
@@ -70,8 +71,13 @@ export interface TrainOptions {
    * checkpoints is refused.
    */
   resume?: boolean;
-  /** The backend in use, for run.json. */
+  /**
+   * The backend in use, for run.json, and for the check on resume: a checkpoint written on another backend
+   * (see {@linkcode backendIdentity}) is refused unless `allowBackendChange`.
+   */
   backend?: BackendInfo | null;
+  /** Resume on a backend other than the checkpoint's; run.json then lists every backend the run used. */
+  allowBackendChange?: boolean;
   /** The command line, for run.json. */
   command?: readonly string[];
   /** Progress: `label` "data" (ARC index build), "train" (every step) and "eval" (every batch). */
@@ -144,6 +150,49 @@ async function hasCheckpoints(runDir: string): Promise<boolean> {
   return false;
 }
 
+/**
+ * What a resumed run must share with its checkpoint to continue bit for bit: the backend's name and whether
+ * OpenBLAS does its matrix products (`cpu` with and without it round differently), e.g. `wasm+openblas`.
+ *
+ * @example
+ * ```ts
+ * import { backendIdentity } from "./loop.ts";
+ * backendIdentity({ name: "cpu", requested: "cpu", tfjs: "4.22.0", details: { blas: "off: TRM_DIS_BLAS=off" } }); // "cpu"
+ * ```
+ */
+export function backendIdentity(info: BackendInfo): string {
+  const blas = info.details.blas;
+  return typeof blas === "string" && !blas.startsWith("off") ? `${info.name}+openblas` : info.name;
+}
+
+/** The checkpoint's `backends`: every backend identity its steps ran on, in order; null when not recorded. */
+function savedBackends(state: CheckpointState | null): string[] | null {
+  const b = (state?.json as Record<string, unknown> | null | undefined)?.backends;
+  return Array.isArray(b) && b.length > 0 && b.every((x) => typeof x === "string") ? b : null;
+}
+
+/**
+ * The backends the run has used, this session's last: refuses (InputError) to continue on a backend other
+ * than the one the checkpoint was written on, unless `allowBackendChange`.
+ */
+function runBackends(state: CheckpointState | null, start: number, opts: TrainOptions): string[] {
+  const now = opts.backend ? backendIdentity(opts.backend) : null;
+  const before = savedBackends(state) ?? [];
+  const last = before.at(-1);
+  if (now === null) return before;
+  if (last === undefined || last === now) return before.length > 0 ? before : [now];
+  if (!opts.allowBackendChange) {
+    throw new InputError(
+      `Cannot resume "${opts.runDir}" on backend "${now}": its checkpoint at step ${start} was trained on ` +
+        `"${last}", and a run continued on another backend does not give the same bytes as one that never ` +
+        `changed (expected --backend ${last.replace(/\+openblas$/, "")}` +
+        (last.endsWith("+openblas") ? " with OpenBLAS" : now.endsWith("+openblas") ? " with TRM_DIS_BLAS=off" : "") +
+        "; or pass --allow-backend-change to continue anyway, and run.json records every backend used)",
+    );
+  }
+  return [...before, now];
+}
+
 /** A run folder opened for training: its data, the checkpoint to resume from and the step range. */
 interface OpenedRun {
   data: RunData;
@@ -156,6 +205,8 @@ interface OpenedRun {
   start: number;
   /** The run folder's lock, held until the run returns or throws. */
   lock: FolderLock;
+  /** Every backend identity the run's steps ran on, in order, this session's last (empty: unknown). */
+  backends: string[];
 }
 
 /** Refuses a folder holding another run, loads the data, opens the folder and finds the checkpoint. */
@@ -205,7 +256,19 @@ async function openRun(loaded: LoadedTrainConfig, opts: TrainOptions): Promise<O
         `Cannot resume "${opts.runDir}": its checkpoint is at step ${start}, past the ${total} planned`,
       );
     }
-    return { data, run, state, total, start, lock };
+    // The checkpoint holds no figures: the evaluation curve and the last window before it come from the log.
+    if (start > 0) {
+      checkLoggedMetrics(
+        run.metrics.records(),
+        loaded.config,
+        start,
+        total,
+        run.metrics.path,
+        `resume "${opts.runDir}" from its checkpoint at step ${start}`,
+      );
+    }
+    const backends = runBackends(state, start, opts);
+    return { data, run, state, total, start, lock, backends };
   } catch (e) {
     lock.release();
     throw e;
@@ -436,7 +499,11 @@ class TrainingSession {
       extra,
       rng: { halting: rngs.halting.state(), targets: rngs.targets.state() },
       sampler: sampler.state() as unknown as CheckpointState["sampler"],
-      json: { trainSeconds: this.#trainSecondsBefore + this.#timers.train, windowSteps: this.#window.steps },
+      json: {
+        trainSeconds: this.#trainSecondsBefore + this.#timers.train,
+        windowSteps: this.#window.steps,
+        backends: this.#opened.backends,
+      },
     }, { keepLast: this.#cfg.train.keep_checkpoints });
     this.#timers.checkpoint += (performance.now() - t0) / 1000;
     this.#lastCheckpointAt = performance.now();
@@ -487,6 +554,8 @@ class TrainingSession {
       dataDir: data.dataDir ?? null,
       forwardPassesPerSampleInference: forwardPasses(method).perSampleInference,
       microBatch,
+      // More than one only when a resume passed allowBackendChange: the run's bytes then depend on each.
+      backendsUsed: this.#opened.backends,
     });
     return {
       runDir: this.#opts.runDir,

@@ -123,3 +123,4 @@ export {
 } from "./memory.ts";
 export { evaluateRun, type EvaluateRunOptions, type RunEvaluation } from "./evaluate_run.ts";
 export { type EvalPoint, runTraining, type Throughput, type TrainOptions, type TrainOutcome } from "./loop.ts";
+export { checkLoggedMetrics, expectedMetricSteps } from "./metrics_check.ts";

@@ -15,6 +15,7 @@ import {
   type MetricRecord,
   renderReport,
   type ReportSection,
+  roundStable,
   type RunFolder,
   stableJson,
 } from "../report/mod.ts";
@@ -369,17 +370,20 @@ export async function runReport(s: RunSummary): Promise<{ markdown: string; plot
     ],
     table: {
       columns: [{ key: "metric" }, { key: "value", format: cell }],
-      rows: Object.keys(train).sort(compareNatural).map((k) => ({ metric: k, value: train[k] })),
+      rows: Object.keys(train).sort(compareNatural).map((k) => ({ metric: k, value: logged(train[k]) })),
     },
     plots: trainPlots,
   });
   if (s.evalCurve.length > 0) {
-    const keys = Object.keys(s.evalCurve[0].summary).filter((k) => k !== "count" && !k.endsWith("_per_output"));
+    const keys = curveKeys(s.data.kind, s.evalCurve).filter((k) => k !== "count" && !k.endsWith("_per_output"));
     sections.push({
       heading: "Evaluation curve",
       table: {
         columns: [{ key: "step", format: "int" }, ...keys.map((k) => ({ key: k, format: cell }))],
-        rows: s.evalCurve.map((pt) => ({ step: pt.step, ...pt.summary })),
+        rows: s.evalCurve.map((pt) => ({
+          step: pt.step,
+          ...Object.fromEntries(Object.entries(pt.summary).map(([k, v]) => [k, logged(v)])),
+        })),
       },
     });
   }
@@ -413,6 +417,47 @@ export async function runReport(s: RunSummary): Promise<{ markdown: string; plot
     hashes: { config: s.loaded.hash, data: s.data.dataHash },
   });
   return { markdown, plots };
+}
+
+/** The order lib/eval's `evaluateModel` builds an N-Queens summary in. */
+const NQUEENS_SUMMARY_ORDER = ["exact", "valid", "ceiling", "accuracy", "count"];
+const VALIDATION_PREFIX = "validation_";
+
+/**
+ * The evaluation curve's keys in a fixed order: the test split's before the validation split's, each in the
+ * order `evaluateModel` builds a summary (N-Queens: exact, valid, ceiling, accuracy, count; ARC: count, then
+ * pass@k by k, each followed by its per-output figure). Not the points' own key order: a point read back
+ * from metrics.jsonl on resume has sorted keys, one computed in this session has evaluateModel's, and the
+ * report must be the same bytes either way.
+ *
+ * @example
+ * ```ts
+ * import { curveKeys } from "./run_report.ts";
+ * curveKeys("nqueens", [{ step: 4, summary: { accuracy: 0.5, ceiling: 1, exact: 0, valid: 0 } }]);
+ * // ["exact", "valid", "ceiling", "accuracy"]
+ * ```
+ */
+export function curveKeys(kind: "nqueens" | "arc", curve: RunSummary["evalCurve"]): string[] {
+  const keys = new Set<string>();
+  for (const pt of curve) for (const k of Object.keys(pt.summary)) keys.add(k);
+  const split = (k: string) => (k.startsWith(VALIDATION_PREFIX) ? 1 : 0);
+  const base = (k: string) => (split(k) ? k.slice(VALIDATION_PREFIX.length) : k);
+  const rank = (k: string) => {
+    if (kind === "arc") return k === "count" ? 0 : 1;
+    const i = NQUEENS_SUMMARY_ORDER.indexOf(k);
+    return i < 0 ? NQUEENS_SUMMARY_ORDER.length : i;
+  };
+  return [...keys].sort((a, b) =>
+    split(a) - split(b) || rank(base(a)) - rank(base(b)) || compareNatural(base(a), base(b))
+  );
+}
+
+/**
+ * A figure as metrics.jsonl and results.json keep it (6 significant digits): a resumed run reads the earlier
+ * figures back from there, so the report shows every figure at that precision, whichever session made it.
+ */
+function logged(v: number | null): number | null {
+  return typeof v === "number" && Number.isFinite(v) ? roundStable(v) : v;
 }
 
 /** A table cell: integers as they are, other numbers with 4 decimals, null as a dash. */
