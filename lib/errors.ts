@@ -71,7 +71,9 @@ export class CheckpointError extends Error {
  * stopped by that signal.
  */
 export class InterruptedError extends Error {
+  /** The signal that stopped the work; it decides the exit code (130 or 143). */
   readonly signal: "SIGINT" | "SIGTERM";
+  /** The work stopped by `signal`; `message` says what was stopped and how to resume. */
   constructor(signal: "SIGINT" | "SIGTERM", message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "InterruptedError";
